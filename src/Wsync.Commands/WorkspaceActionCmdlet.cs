@@ -1,0 +1,58 @@
+using System.Management.Automation;
+
+namespace Wsync.Commands;
+
+/// <summary>The shape of the cmdlets that act on workspaces chosen by name: select, ShouldProcess, act, -PassThru.</summary>
+public abstract class WorkspaceActionCmdlet : WsyncCmdlet
+{
+    #region Parameters
+
+    /// <summary>Names of the workspaces; wildcards allowed. Workspace objects bind from the pipeline.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    [WorkspaceNameTransformation]
+    [ValidateNotNullOrEmpty]
+    public string[] Name { get; set; } = [];
+
+    /// <summary>Writes each workspace after the action.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    #endregion
+
+    /// <summary>The ShouldProcess action text; null for cmdlets that change nothing.</summary>
+    protected abstract string? Action { get; }
+
+    #region Method overrides
+
+    protected override void ProcessRecord()
+    {
+        List<Workspace> selected = [];
+        if (!Try(() => selected = SelectByName(Await(Daemon.GetWorkspacesAsync(Cancellation)), w => w.Name, Name, ErrorIds.WorkspaceNotFound, "workspace"), Name))
+        {
+            return;
+        }
+
+        foreach (var workspace in selected)
+        {
+            if (Action is not null && !ShouldProcess(workspace.Name, Action))
+            {
+                continue;
+            }
+
+            Try(() =>
+            {
+                var after = Act(workspace);
+                if (PassThru)
+                {
+                    WriteObject(after);
+                }
+            }, workspace.Name);
+        }
+    }
+
+    #endregion
+
+    /// <summary>Acts on one workspace; returns it as it is afterwards.</summary>
+    protected abstract Workspace Act(Workspace workspace);
+}

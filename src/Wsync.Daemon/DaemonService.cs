@@ -1,0 +1,297 @@
+using Serilog;
+using Wsync.Rpc;
+
+namespace Wsync.Daemon;
+
+/// <summary>
+/// The daemon's API, shared by every client connection. It validates, changes state through the
+/// <see cref="WorkspaceRegistry"/>, then tells the <see cref="MonitorSupervisor"/>; reads merge the
+/// stored definitions with the monitors' live status.
+/// </summary>
+internal sealed class DaemonService(
+    WsyncConfig config,
+    WorkspaceRegistry registry,
+    MonitorSupervisor supervisor,
+    Func<DestinationProbe> probeFactory,
+    Action requestShutdown,
+    ILogger log) : IWsyncDaemon
+{
+    /// <summary>How long a call waits for a monitor that is starting.</summary>
+    private static readonly TimeSpan MonitorStartTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly DateTimeOffset startTime = DateTimeOffset.UtcNow;
+
+    public Task<DaemonInfo> HandshakeAsync(int protocolVersion, string clientVersion, CancellationToken cancellationToken)
+    {
+        if (protocolVersion != ProtocolInfo.Version)
+        {
+            throw new WsyncException(ErrorIds.ProtocolMismatch, WsyncErrorCategory.ProtocolError, clientVersion,
+                $"The running daemon (wsync {ProtocolInfo.ProductVersion}, protocol {ProtocolInfo.Version}) cannot serve this module " +
+                $"(wsync {clientVersion}, protocol {protocolVersion}). Restart it: Stop-WsyncDaemon; Start-WsyncDaemon.");
+        }
+
+        return GetDaemonInfoAsync(cancellationToken);
+    }
+
+    public Task<DaemonInfo> GetDaemonInfoAsync(CancellationToken cancellationToken) => Task.FromResult(new DaemonInfo
+    {
+        ProcessId = Environment.ProcessId,
+        Version = ProtocolInfo.ProductVersion,
+        ProtocolVersion = ProtocolInfo.Version,
+        SocketPath = config.DaemonCommandSocketPath,
+        StartTime = startTime,
+        Home = config.Home,
+        WorkspaceFilePath = config.WorkspaceConfigFilePath,
+        LogDirectory = config.LogDirectory,
+        WorkspaceCount = registry.Snapshot.Count,
+        MonitorCount = supervisor.Count,
+    });
+
+    public Task ShutdownAsync(CancellationToken cancellationToken)
+    {
+        log.Information("Shutdown requested by a client");
+        requestShutdown();
+        return Task.CompletedTask;
+    }
+
+    public async Task<Workspace> AddWorkspaceAsync(AddWorkspaceRequest request, CancellationToken cancellationToken)
+    {
+        var workspace = await registry.AddAsync(request, cancellationToken).ConfigureAwait(false);
+        log.Information("Added workspace {Name} at {Path}", workspace.Name, workspace.Path);
+        await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
+        return View(workspace);
+    }
+
+    public async Task<Workspace> RemoveWorkspaceAsync(string name, CancellationToken cancellationToken)
+    {
+        var workspace = await registry.RemoveAsync(name, cancellationToken).ConfigureAwait(false);
+        log.Information("Removed workspace {Name}", workspace.Name);
+        var view = View(workspace);
+        await supervisor.StopAsync(workspace.Id).ConfigureAwait(false);
+        return view with { State = WorkspaceState.Stopped, MonitorProcessId = null };
+    }
+
+    public Task<IReadOnlyList<Workspace>> GetWorkspacesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Workspace>>([.. registry.Snapshot.Select(View)]);
+
+    public async Task<Remote> ConnectRemoteAsync(ConnectRemoteRequest request, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    {
+        var workspace = registry.Find(request.Workspace);
+        var destination = Destination.Parse(request.Destination, request.Port);
+        var sshOptions = Validation.CheckSshOptions(request.SshOptions, request.AllowUnsafeSshOption);
+        var remote = new RemoteDefinition
+        {
+            Id = Guid.NewGuid(),
+            Name = request.Name ?? DefaultRemoteName(workspace, destination),
+            Destination = destination.ToString(),
+            Port = destination.Port,
+            IdentityFile = request.IdentityFile,
+            SshOptions = sshOptions,
+            Created = DateTimeOffset.UtcNow,
+        };
+        Validation.CheckName(remote.Name, ErrorIds.RemoteNameInvalid, "remote");
+        WorkspaceRegistry.CheckRemoteIsNew(workspace, remote);
+        CheckDestination(workspace, destination, request);
+
+        // Reach the destination before anything is stored: a remote that cannot work is refused, not kept.
+        await probeFactory().CheckAsync(destination, remote, cancellationToken).ConfigureAwait(false);
+
+        var updated = await registry.AddRemoteAsync(workspace.Id, remote, cancellationToken).ConfigureAwait(false);
+        log.Information("Connected remote {Remote} ({Destination}) to {Workspace}", remote.Name, remote.Destination, workspace.Name);
+        await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
+
+        if (request.WaitForInitialSync && !updated.Suspended)
+        {
+            var monitor = await RunningMonitorAsync(updated, cancellationToken).ConfigureAwait(false);
+            await RpcErrors.Call(monitor.WaitForInitialSyncAsync(remote.Id, progress, cancellationToken), "monitor").ConfigureAwait(false);
+        }
+
+        return RemoteView(registry.FindById(workspace.Id) ?? updated, remote);
+    }
+
+    public async Task<Remote> DisconnectRemoteAsync(string workspace, string name, CancellationToken cancellationToken)
+    {
+        var (updated, remote) = await registry.RemoveRemoteAsync(workspace, name, cancellationToken).ConfigureAwait(false);
+        log.Information("Disconnected remote {Remote} from {Workspace}", remote.Name, updated.Name);
+        var view = RemoteView(updated, remote);
+        await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
+        return view with { State = RemoteState.Stopped };
+    }
+
+    public Task<IReadOnlyList<Remote>> GetRemotesAsync(string? workspace, CancellationToken cancellationToken)
+    {
+        var workspaces = workspace is null ? registry.Snapshot : [registry.Find(workspace)];
+        return Task.FromResult<IReadOnlyList<Remote>>([.. workspaces.SelectMany(w => w.Remotes.Select(r => RemoteView(w, r)))]);
+    }
+
+    public async Task<Workspace> SyncWorkspaceAsync(string name, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    {
+        var workspace = registry.Find(name);
+        RefuseWhenSuspended(workspace);
+        var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
+        await RpcErrors.Call(monitor.SyncAsync(progress, cancellationToken), "monitor").ConfigureAwait(false);
+        return View(registry.Find(name));
+    }
+
+    public async Task<Workspace> WaitWorkspaceAsync(string name, int timeoutMilliseconds, CancellationToken cancellationToken)
+    {
+        var workspace = registry.Find(name);
+        RefuseWhenSuspended(workspace);
+        var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
+        var result = await RpcErrors.Call(monitor.FlushAsync(timeoutMilliseconds, cancellationToken), "monitor").ConfigureAwait(false);
+        if (!result.Completed)
+        {
+            var behind = string.Join("; ", result.Behind.Select(r =>
+            {
+                var remoteName = workspace.Remotes.FirstOrDefault(d => d.Id == r.RemoteId)?.Name ?? r.RemoteId.ToString();
+                return $"{remoteName} ({r.State}, {r.PendingChanges} pending{(r.LastError is null ? "" : ": " + r.LastError)})";
+            }));
+            throw new WsyncException(ErrorIds.WaitTimeout, WsyncErrorCategory.OperationTimeout, name,
+                $"Timed out after {timeoutMilliseconds / 1000.0:0.###} s waiting for '{name}'; still behind: {behind}.");
+        }
+
+        return View(registry.Find(name));
+    }
+
+    public async Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken)
+    {
+        var workspace = await registry.SetSuspendedAsync(name, true, cancellationToken).ConfigureAwait(false);
+        await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
+        log.Information("Suspended workspace {Name}", workspace.Name);
+        return View(workspace);
+    }
+
+    public async Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken)
+    {
+        var workspace = await registry.SetSuspendedAsync(name, false, cancellationToken).ConfigureAwait(false);
+        supervisor.Find(workspace.Id)?.ResetFailures();
+        await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
+        log.Information("Resumed workspace {Name}", workspace.Name);
+        return View(workspace);
+    }
+
+    private async Task<IMonitor> RunningMonitorAsync(WorkspaceDefinition workspace, CancellationToken cancellationToken)
+    {
+        var handle = supervisor.Find(workspace.Id)
+            ?? throw new WsyncException(ErrorIds.MonitorUnavailable, WsyncErrorCategory.ResourceUnavailable, workspace.Name,
+                $"No monitor runs for '{workspace.Name}'.");
+        return await handle.GetMonitorAsync(MonitorStartTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void RefuseWhenSuspended(WorkspaceDefinition workspace)
+    {
+        if (workspace.Suspended)
+        {
+            throw new WsyncException(ErrorIds.WorkspaceSuspended, WsyncErrorCategory.InvalidOperation, workspace.Name,
+                $"'{workspace.Name}' is suspended; Resume-WsyncWorkspace '{workspace.Name}' first.");
+        }
+    }
+
+    private void CheckDestination(WorkspaceDefinition workspace, Destination destination, ConnectRemoteRequest request)
+    {
+        if (request.IdentityFile is not null && !File.Exists(request.IdentityFile))
+        {
+            throw new WsyncException(ErrorIds.IdentityFileNotFound, WsyncErrorCategory.ObjectNotFound, request.IdentityFile,
+                $"The identity file '{request.IdentityFile}' does not exist.");
+        }
+
+        if (destination.Kind != RemoteKind.Local)
+        {
+            return;
+        }
+
+        var resolved = NativeMethods.ResolvePath(destination.Path) ?? destination.Path;
+        foreach (var other in registry.Snapshot)
+        {
+            if (Validation.IsSameOrUnder(resolved, other.Path))
+            {
+                throw new WsyncException(ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument, request.Destination,
+                    $"'{request.Destination}' is inside the workspace '{other.Name}' ({other.Path}); mirroring there would feed on itself.");
+            }
+
+            if (Validation.IsSameOrUnder(other.Path, resolved))
+            {
+                throw new WsyncException(ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument, request.Destination,
+                    $"'{request.Destination}' contains the workspace '{other.Name}' ({other.Path}); mirroring there would delete it.");
+            }
+        }
+    }
+
+    private static string DefaultRemoteName(WorkspaceDefinition workspace, Destination destination)
+    {
+        var stem = destination.DefaultName;
+        var name = stem;
+        for (var n = 2; workspace.Remotes.Any(r => r.Name.Equals(name, StringComparison.OrdinalIgnoreCase)); n++)
+        {
+            name = $"{stem}-{n}";
+        }
+
+        return name;
+    }
+
+    private Workspace View(WorkspaceDefinition workspace)
+    {
+        var handle = supervisor.Find(workspace.Id);
+        var status = handle?.Status;
+        var (supervision, reason) = handle?.Supervision ?? (SupervisionState.Stopped, null);
+        var remotes = workspace.Remotes.Select(r => RemoteView(workspace, r, handle)).ToList();
+        var state = supervision switch
+        {
+            SupervisionState.Failed => WorkspaceState.Failed,
+            SupervisionState.Stopped => WorkspaceState.Stopped,
+            _ when status is null => workspace.Suspended ? WorkspaceState.Suspended : WorkspaceState.Starting,
+            _ => status.State,
+        };
+        return new Workspace
+        {
+            Id = workspace.Id,
+            Name = workspace.Name,
+            Path = workspace.Path,
+            State = state,
+            StateReason = supervision == SupervisionState.Failed ? reason : status?.Reason,
+            Remotes = remotes,
+            Exclude = workspace.Exclude,
+            UseGitIgnore = workspace.UseGitIgnore,
+            PendingChanges = remotes.Count == 0 ? 0 : remotes.Max(r => r.PendingChanges),
+            LastSyncTime = remotes.Count == 0 || remotes.Any(r => r.LastSyncTime is null) ? null : remotes.Min(r => r.LastSyncTime),
+            MonitorProcessId = handle?.ProcessId,
+            Created = workspace.Created,
+        };
+    }
+
+    private Remote RemoteView(WorkspaceDefinition workspace, RemoteDefinition remote) =>
+        RemoteView(workspace, remote, supervisor.Find(workspace.Id));
+
+    private static Remote RemoteView(WorkspaceDefinition workspace, RemoteDefinition remote, MonitorHandle? handle)
+    {
+        var destination = Destination.Parse(remote.Destination, remote.Port);
+        var status = handle?.Status?.Remotes.FirstOrDefault(s => s.RemoteId == remote.Id);
+        var supervision = handle?.Supervision.State ?? SupervisionState.Stopped;
+        var state = status?.State ?? (workspace.Suspended
+            ? RemoteState.Suspended
+            : supervision is SupervisionState.Failed or SupervisionState.Stopped ? RemoteState.Stopped : RemoteState.Connecting);
+        return new Remote
+        {
+            Id = remote.Id,
+            Name = remote.Name,
+            Workspace = workspace.Name,
+            WorkspaceId = workspace.Id,
+            Destination = remote.Destination,
+            Kind = destination.Kind,
+            User = destination.User,
+            Host = destination.Host,
+            Port = destination.Port,
+            Path = destination.Path,
+            IdentityFile = remote.IdentityFile,
+            SshOptions = remote.SshOptions,
+            State = state,
+            LastSyncTime = status?.LastSyncTime,
+            PendingChanges = status?.PendingChanges ?? 0,
+            BytesSent = status?.BytesSent ?? 0,
+            FilesSent = status?.FilesSent ?? 0,
+            LastError = status?.LastError,
+            Progress = status?.Progress,
+            Created = remote.Created,
+        };
+    }
+}

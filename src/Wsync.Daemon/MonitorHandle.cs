@@ -1,0 +1,374 @@
+using System.Diagnostics;
+using Serilog;
+using Wsync.Rpc;
+
+namespace Wsync.Daemon;
+
+/// <summary>How the daemon's supervision of one monitor stands.</summary>
+internal enum SupervisionState
+{
+    /// <summary>Starting a monitor process, or waiting for it to take its configuration.</summary>
+    Starting,
+
+    /// <summary>The monitor runs and has taken its configuration.</summary>
+    Running,
+
+    /// <summary>The monitor exited unasked; waiting out the backoff before the next start.</summary>
+    Restarting,
+
+    /// <summary>Crashed too often within the window; left stopped until Resume-WsyncWorkspace.</summary>
+    Failed,
+
+    /// <summary>Stopped on purpose (workspace removed, daemon stopping).</summary>
+    Stopped,
+}
+
+/// <summary>Tuning of monitor supervision.</summary>
+internal sealed record SupervisionPolicy
+{
+    /// <summary>Crashes within <see cref="CrashWindow"/> after which a monitor is left stopped (State=Failed).</summary>
+    public int CrashThreshold { get; init; } = 5;
+
+    public TimeSpan CrashWindow { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Delay before the first restart; doubles per recent crash up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a monitor has to finish its batch and exit when told to stop.</summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// One workspace's monitor process: starts it, hands it its configuration, receives its status,
+/// restarts it with backoff when it dies, and gives up past the crash threshold.
+/// </summary>
+internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
+{
+    private readonly string executable;
+    private readonly string logDirectory;
+    private readonly SupervisionPolicy policy;
+    private readonly ILogger log;
+
+    /// <summary>Guards <see cref="definition"/>, <see cref="state"/>, <see cref="failureReason"/>, <see cref="crashes"/>, <see cref="ready"/> and <see cref="resumed"/>.</summary>
+    private readonly Lock gate = new();
+
+    /// <summary>Serialises configuration pushes so the monitor sees them in order.</summary>
+    private readonly SemaphoreSlim configuring = new(1, 1);
+
+    /// <summary>Cancelled once, when the handle is stopped for good.</summary>
+    private readonly CancellationTokenSource stopping = new();
+
+    /// <summary>The configuration the monitor should have: the latest the daemon published.</summary>
+    private WorkspaceDefinition definition;
+
+    private SupervisionState state = SupervisionState.Starting;
+
+    /// <summary>Why the monitor is Failed; null in every other state.</summary>
+    private string? failureReason;
+
+    /// <summary>Times of recent unasked exits, oldest first, none older than the crash window.</summary>
+    private readonly Queue<DateTimeOffset> crashes = new();
+
+    /// <summary>Completes with the running monitor's proxy once it took its configuration; replaced at each start.</summary>
+    private TaskCompletionSource<IMonitor> ready = NewReady();
+
+    /// <summary>Completed by <see cref="ResetFailures"/> to wake a Failed supervision loop.</summary>
+    private TaskCompletionSource resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The last status the monitor reported; null until its first report after a start.</summary>
+    private volatile WorkspaceStatus? status;
+
+    /// <summary>The running monitor's process id; 0 when none runs.</summary>
+    private volatile int processId;
+
+    private Task? loop;
+
+    public MonitorHandle(WorkspaceDefinition definition, string executable, string logDirectory, SupervisionPolicy policy, ILogger log)
+    {
+        this.definition = definition;
+        this.executable = executable;
+        this.logDirectory = logDirectory;
+        this.policy = policy;
+        this.log = log.ForContext("Workspace", definition.Name);
+    }
+
+    public Guid WorkspaceId => definition.Id;
+
+    public WorkspaceStatus? Status => status;
+
+    public int? ProcessId => processId == 0 ? null : processId;
+
+    public (SupervisionState State, string? Reason) Supervision
+    {
+        get
+        {
+            lock (gate)
+            {
+                return (state, failureReason);
+            }
+        }
+    }
+
+    public void Start() => loop = Task.Run(SuperviseAsync);
+
+    /// <summary>Publishes a new configuration and, when the monitor runs, hands it over.</summary>
+    public async Task ReconfigureAsync(WorkspaceDefinition next, CancellationToken cancellationToken)
+    {
+        Task<IMonitor> running;
+        lock (gate)
+        {
+            definition = next;
+            running = ready.Task;
+        }
+
+        if (!running.IsCompletedSuccessfully)
+        {
+            return; // the next start hands over the latest definition
+        }
+
+        await PushConfigurationAsync(running.Result, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The running monitor, waiting for a start in progress; a <see cref="WsyncException"/> if none comes.</summary>
+    public async Task<IMonitor> GetMonitorAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task<IMonitor> running;
+        lock (gate)
+        {
+            if (state == SupervisionState.Failed)
+            {
+                throw new WsyncException(ErrorIds.MonitorUnavailable, WsyncErrorCategory.ResourceUnavailable, definition.Name,
+                    $"The monitor of '{definition.Name}' failed: {failureReason} Resume-WsyncWorkspace starts it again.");
+            }
+
+            running = ready.Task;
+        }
+
+        try
+        {
+            return await running.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new WsyncException(ErrorIds.MonitorUnavailable, WsyncErrorCategory.ResourceUnavailable, definition.Name,
+                $"The monitor of '{definition.Name}' did not come up within {timeout.TotalSeconds:0} s; see its log in {logDirectory}.");
+        }
+    }
+
+    /// <summary>Clears the crash count and wakes a Failed loop (Resume-WsyncWorkspace).</summary>
+    public void ResetFailures()
+    {
+        lock (gate)
+        {
+            crashes.Clear();
+            resumed.TrySetResult();
+        }
+    }
+
+    public Task ReportStatusAsync(WorkspaceStatus report)
+    {
+        status = report;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Tells the monitor to finish and exit, kills it past the grace period, and ends supervision.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (gate)
+        {
+            state = SupervisionState.Stopped;
+        }
+
+        await stopping.CancelAsync().ConfigureAwait(false);
+        if (loop is not null)
+        {
+            await loop.ConfigureAwait(false);
+        }
+    }
+
+    private async Task SuperviseAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            var started = DateTimeOffset.UtcNow;
+            string outcome;
+            try
+            {
+                outcome = await RunOnceAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                outcome = exception.Message;
+                log.Error(exception, "The monitor could not be run");
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            status = null;
+            processId = 0;
+            if (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
+            TimeSpan backoff;
+            Task wake;
+            lock (gate)
+            {
+                ready = NewReady();
+                var now = DateTimeOffset.UtcNow;
+                crashes.Enqueue(now);
+                while (crashes.Count > 0 && now - crashes.Peek() > policy.CrashWindow)
+                {
+                    crashes.Dequeue();
+                }
+
+                if (crashes.Count >= policy.CrashThreshold)
+                {
+                    state = SupervisionState.Failed;
+                    failureReason = $"the monitor stopped {crashes.Count} times within {policy.CrashWindow.TotalMinutes:0.#} min; the last time: {outcome}.";
+                    resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wake = resumed.Task;
+                    backoff = TimeSpan.Zero;
+                }
+                else
+                {
+                    state = SupervisionState.Restarting;
+                    var exponent = Math.Min(crashes.Count - 1, 16);
+                    backoff = TimeSpan.FromTicks(Math.Min(policy.MaxBackoff.Ticks, policy.InitialBackoff.Ticks << exponent));
+                    wake = Task.CompletedTask;
+                }
+            }
+
+            log.Warning("The monitor stopped ({Outcome}) after {Uptime}; {Next}", outcome, DateTimeOffset.UtcNow - started,
+                backoff == TimeSpan.Zero && !wake.IsCompleted ? "left stopped: crash threshold reached" : $"restarting in {backoff.TotalMilliseconds:0} ms");
+            try
+            {
+                await wake.WaitAsync(stopping.Token).ConfigureAwait(false);
+                await Task.Delay(backoff, stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            lock (gate)
+            {
+                state = SupervisionState.Starting;
+                failureReason = null;
+            }
+        }
+
+        lock (gate)
+        {
+            state = SupervisionState.Stopped;
+            ready.TrySetException(new WsyncException(ErrorIds.MonitorUnavailable, WsyncErrorCategory.ResourceUnavailable,
+                definition.Name, $"The monitor of '{definition.Name}' was stopped."));
+        }
+    }
+
+    /// <summary>Runs one monitor process until it exits; returns how it ended.</summary>
+    private async Task<string> RunOnceAsync()
+    {
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("--workspace-id");
+        start.ArgumentList.Add(definition.Id.ToString());
+        start.ArgumentList.Add("--workspace-name");
+        start.ArgumentList.Add(definition.Name);
+        start.ArgumentList.Add("--log-directory");
+        start.ArgumentList.Add(logDirectory);
+
+        using var process = Process.Start(start)
+            ?? throw new InvalidOperationException($"could not start {executable}");
+        processId = process.Id;
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (!string.IsNullOrEmpty(line.Data))
+            {
+                log.Warning("monitor stderr: {Line}", line.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        log.Information("Started monitor {ProcessId}", process.Id);
+
+        var rpc = RpcChannel.Create(process.StandardInput.BaseStream, process.StandardOutput.BaseStream);
+        rpc.AddLocalRpcTarget<IMonitorHost>(this, null);
+        var monitor = rpc.Attach<IMonitor>();
+        rpc.StartListening();
+        var stopRequested = Task.Delay(Timeout.Infinite, stopping.Token);
+        try
+        {
+            await PushConfigurationAsync(monitor, stopping.Token).ConfigureAwait(false);
+            lock (gate)
+            {
+                state = SupervisionState.Running;
+                ready.TrySetResult(monitor);
+            }
+
+            await Task.WhenAny(process.WaitForExitAsync(CancellationToken.None), rpc.Completion, stopRequested).ConfigureAwait(false);
+            if (stopping.IsCancellationRequested && !process.HasExited)
+            {
+                // Let it finish the batch in flight and close its connections.
+                await monitor.ShutdownAsync(CancellationToken.None).WaitAsync(policy.StopGrace).ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (stopping.IsCancellationRequested)
+        {
+            log.Debug(exception, "The monitor did not acknowledge shutdown");
+        }
+        finally
+        {
+            // End of input is the monitor's cue to exit; a monitor that ignores it is killed.
+            rpc.Dispose();
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try
+            {
+                await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                log.Warning("Killing monitor {ProcessId}", process.Id);
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        return process.ExitCode switch
+        {
+            0 => "exited",
+            > 128 => $"killed by signal {process.ExitCode - 128}",
+            var code => $"exit code {code}",
+        };
+    }
+
+    private async Task PushConfigurationAsync(IMonitor monitor, CancellationToken cancellationToken)
+    {
+        await configuring.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            WorkspaceDefinition current;
+            lock (gate)
+            {
+                current = definition;
+            }
+
+            await RpcErrors.Call(monitor.ConfigureAsync(current, cancellationToken), "monitor").ConfigureAwait(false);
+        }
+        finally
+        {
+            configuring.Release();
+        }
+    }
+
+    private static TaskCompletionSource<IMonitor> NewReady() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,164 @@
+using System.Net.Sockets;
+using Serilog;
+using StreamJsonRpc;
+using Wsync.Rpc;
+
+namespace Wsync.Daemon;
+
+/// <summary>
+/// The daemon's Unix socket: 0600 in a 0700 directory, and every peer's uid checked with SO_PEERCRED,
+/// so only the user who owns the daemon can talk to it. Each connection gets its own JSON-RPC session
+/// over the shared <see cref="IWsyncDaemon"/> target; one client's failure never touches another's.
+/// </summary>
+internal sealed class RpcServer(string socketPath, IWsyncDaemon service, ILogger log) : IAsyncDisposable
+{
+    private readonly CancellationTokenSource stopping = new();
+
+    /// <summary>The open sessions, so they can be closed on shutdown. Guarded by itself.</summary>
+    private readonly HashSet<JsonRpc> sessions = [];
+
+    private Socket? listener;
+    private Task? acceptLoop;
+
+    /// <summary>Binds the socket. Throws <see cref="WsyncException"/> when another daemon answers on it.</summary>
+    public void Start()
+    {
+        var directory = Path.GetDirectoryName(socketPath)!;
+        PrepareDirectory(directory);
+        if (File.Exists(socketPath) || Directory.Exists(socketPath))
+        {
+            if (IsAlive(socketPath))
+            {
+                throw new WsyncException(ErrorIds.DaemonAlreadyRunning, WsyncErrorCategory.ResourceExists, socketPath,
+                    $"Another daemon is listening on {socketPath}.");
+            }
+
+            File.Delete(socketPath); // stale: left by a daemon that was killed
+        }
+
+        listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        listener.Listen(128);
+        acceptLoop = Task.Run(AcceptAsync);
+        log.Information("Listening on {SocketPath}", socketPath);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync().ConfigureAwait(false);
+        listener?.Dispose();
+        if (acceptLoop is not null)
+        {
+            await acceptLoop.ConfigureAwait(false);
+        }
+
+        JsonRpc[] open;
+        lock (sessions)
+        {
+            open = [.. sessions];
+        }
+
+        foreach (var session in open)
+        {
+            session.Dispose();
+        }
+
+        try
+        {
+            File.Delete(socketPath);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener!.AcceptAsync(stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                log.Warning(exception, "Accepting a connection failed");
+                continue;
+            }
+
+            Serve(client);
+        }
+    }
+
+    private void Serve(Socket client)
+    {
+        var peer = Native.GetPeerCredentials(client);
+        var me = NativeMethods.GetEffectiveUserId();
+        if (peer is null || peer.Value.UserId != me)
+        {
+            log.Warning("Refused a connection from uid {Uid} (pid {Pid}): only uid {Me} may use this daemon",
+                peer?.UserId, peer?.ProcessId, me);
+            client.Dispose();
+            return;
+        }
+
+        var stream = new NetworkStream(client, ownsSocket: true);
+        var session = RpcChannel.Create(stream);
+        session.AddLocalRpcTarget<IWsyncDaemon>(service, null);
+        session.CancelLocallyInvokedMethodsWhenConnectionIsClosed = true;
+        lock (sessions)
+        {
+            sessions.Add(session);
+        }
+
+        session.StartListening();
+        _ = session.Completion.ContinueWith(_ =>
+        {
+            lock (sessions)
+            {
+                sessions.Remove(session);
+            }
+
+            session.Dispose();
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>Makes the socket's directory, which must end up private to this user.</summary>
+    private static void PrepareDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        var identity = NativeMethods.Identify(directory);
+        var me = NativeMethods.GetEffectiveUserId();
+        if (identity is null || identity.Value.OwnerUserId != me || (identity.Value.Mode & 0x3f) != 0)
+        {
+            throw new WsyncException(ErrorIds.ConfigInvalid, WsyncErrorCategory.SecurityError, directory,
+                $"The socket directory '{directory}' must belong to you and be private (chmod 700 '{directory}'), " +
+                "or set DaemonCommandSocketPath to a path in a private directory.");
+        }
+    }
+
+    private static bool IsAlive(string path)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

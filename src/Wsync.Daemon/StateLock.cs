@@ -1,0 +1,60 @@
+namespace Wsync.Daemon;
+
+/// <summary>
+/// The one lock in front of the daemon's state. It records who holds it and since when, so the
+/// watchdog can tell a deadlock (held past a deadline) from work, and it marks the state poisoned
+/// when an operation throws while holding it.
+/// </summary>
+internal sealed class StateLock
+{
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>The operation holding the lock, or null when free. Written only by the holder.</summary>
+    private volatile string? holder;
+
+    /// <summary>When the current holder took the lock (Environment.TickCount64); meaningful only while <see cref="holder"/> is set.</summary>
+    private long heldSince;
+
+    /// <summary>The first failure that escaped an operation holding the lock; null while the state is sound.</summary>
+    private volatile Exception? poison;
+
+    public Exception? Poison => poison;
+
+    /// <summary>The holder and how long it has held the lock, for the watchdog.</summary>
+    public (string? Operation, TimeSpan HeldFor) Holder
+    {
+        get
+        {
+            var operation = holder;
+            return operation is null
+                ? (null, TimeSpan.Zero)
+                : (operation, TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref heldSince)));
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> holding the lock. A <see cref="WsyncException"/> is a refusal and leaves the state sound; anything else poisons it.</summary>
+    public async Task<T> RunAsync<T>(string operation, Func<T> action, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref heldSince, Environment.TickCount64);
+        holder = operation;
+        try
+        {
+            return action();
+        }
+        catch (WsyncException)
+        {
+            throw;
+        }
+        catch (Exception exception)
+        {
+            poison ??= exception;
+            throw;
+        }
+        finally
+        {
+            holder = null;
+            gate.Release();
+        }
+    }
+}

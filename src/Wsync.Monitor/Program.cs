@@ -1,0 +1,74 @@
+using Serilog;
+using Serilog.Formatting.Compact;
+using Wsync.Rpc;
+
+namespace Wsync.Monitor;
+
+/// <summary>
+/// wsync-monitor --workspace-id ID --workspace-name NAME --log-directory DIR: serve the daemon on stdin/stdout.
+/// wsync-monitor --probe: read a remote definition (JSON) on stdin, check it can work, exit 0 or print a ProbeFailure.
+/// </summary>
+internal static class Program
+{
+    /// <summary>How long a monitor told to shut down waits for the daemon to close the channel.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args is ["--probe"])
+        {
+            return await Probe.RunAsync(Console.In, Console.Out).ConfigureAwait(false);
+        }
+
+        string? name = null;
+        string? logDirectory = null;
+        for (var i = 0; i + 1 < args.Length; i += 2)
+        {
+            switch (args[i])
+            {
+                case "--workspace-name":
+                    name = args[i + 1];
+                    break;
+                case "--log-directory":
+                    logDirectory = args[i + 1];
+                    break;
+            }
+        }
+
+        if (name is null || logDirectory is null || Console.IsInputRedirected is false)
+        {
+            Console.Error.WriteLine("wsync-monitor is started by wsyncd, one per workspace; it is not run by hand.");
+            return 64;
+        }
+
+        Directory.CreateDirectory(logDirectory);
+        using var log = new LoggerConfiguration()
+            .MinimumLevel.Is(Enum.TryParse<Serilog.Events.LogEventLevel>(Environment.GetEnvironmentVariable("WSYNC_LOG_LEVEL"), true, out var level)
+                ? level
+                : Serilog.Events.LogEventLevel.Information)
+            .Enrich.WithProperty("Process", "wsync-monitor")
+            .Enrich.WithProperty("Pid", Environment.ProcessId)
+            .Enrich.WithProperty("Workspace", name)
+            .WriteTo.File(new CompactJsonFormatter(), Path.Combine(logDirectory, $"monitor-{name}-.clef"),
+                rollingInterval: RollingInterval.Day, retainedFileCountLimit: 7, fileSizeLimitBytes: 16 * 1024 * 1024,
+                rollOnFileSizeLimit: true, flushToDiskInterval: TimeSpan.FromSeconds(1))
+            .CreateLogger();
+
+        // stdout is the channel to the daemon: nothing else may write to it.
+        var channel = Console.OpenStandardOutput();
+        Console.SetOut(TextWriter.Null);
+        using var rpc = RpcChannel.Create(channel, Console.OpenStandardInput());
+        var host = rpc.Attach<IMonitorHost>();
+        await using var service = new MonitorService(host, log);
+        rpc.AddLocalRpcTarget<IMonitor>(service, null);
+        rpc.StartListening();
+        log.Information("Monitor started");
+
+        // The daemon closes the channel after a shutdown was acknowledged, or by going away: either
+        // way there is no one left to serve. A daemon that asked but never closes gets a short grace.
+        var asked = service.Stopped.ContinueWith(_ => Task.Delay(ShutdownGrace), TaskScheduler.Default).Unwrap();
+        await Task.WhenAny(rpc.Completion, asked).ConfigureAwait(false);
+        log.Information(service.Stopped.IsCompleted ? "Monitor stopped on request" : "The daemon went away; monitor stopped");
+        return 0;
+    }
+}

@@ -1,0 +1,55 @@
+namespace Wsync;
+
+/// <summary>
+/// A workspace as stored in the workspace file (a JSON array of these) and handed to its monitor.
+/// Only what the user chose lives here; live status is never persisted.
+/// </summary>
+public sealed record WorkspaceDefinition
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Absolute, symlink-free path of the workspace root.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>rsync-syntax patterns, relative to the workspace root.</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    public bool UseGitIgnore { get; init; }
+
+    public bool Suspended { get; init; }
+
+    public DateTimeOffset Created { get; init; }
+
+    public IReadOnlyList<RemoteDefinition> Remotes { get; init; } = [];
+}
+
+/// <summary>A remote as stored in the workspace file.</summary>
+public sealed record RemoteDefinition
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>Canonical destination (<see cref="Wsync.Destination.ToString"/>); parsed again on load.</summary>
+    public required string Destination { get; init; }
+
+    public int? Port { get; init; }
+
+    public string? IdentityFile { get; init; }
+
+    public IReadOnlyList<string> SshOptions { get; init; } = [];
+
+    public DateTimeOffset Created { get; init; }
+}
+
+/// <summary>What <c>wsync-monitor --probe</c> prints (as JSON) when a destination cannot work.</summary>
+public sealed record ProbeFailure
+{
+    public required string ErrorId { get; init; }
+
+    public required WsyncErrorCategory Category { get; init; }
+
+    public required string Message { get; init; }
+}

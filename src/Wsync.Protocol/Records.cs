@@ -1,0 +1,215 @@
+namespace Wsync;
+
+/// <summary>Where a workspace stands. Transitions are made by the daemon's supervisor and the monitor.</summary>
+public enum WorkspaceState
+{
+    /// <summary>The monitor is starting or has not reported yet.</summary>
+    Starting,
+
+    /// <summary>Watching; every remote is in sync or catching up.</summary>
+    Watching,
+
+    /// <summary>Mirroring paused by Suspend-WsyncWorkspace; changes are still recorded.</summary>
+    Suspended,
+
+    /// <summary>The monitor could not be kept running; see StateReason. Resume-WsyncWorkspace retries.</summary>
+    Failed,
+
+    /// <summary>Stopped for safety (the workspace root vanished or was emptied); see StateReason.</summary>
+    Halted,
+
+    /// <summary>No monitor runs (the daemon is stopping).</summary>
+    Stopped,
+}
+
+/// <summary>Where one remote stands, as its monitor loop last reported.</summary>
+public enum RemoteState
+{
+    /// <summary>Opening the connection (ssh master) or checking the destination.</summary>
+    Connecting,
+
+    /// <summary>Making the remote an exact mirror after attach or monitor start.</summary>
+    InitialSync,
+
+    /// <summary>Every change seen so far is on the remote.</summary>
+    InSync,
+
+    /// <summary>Sending a batch of changes.</summary>
+    Syncing,
+
+    /// <summary>The last attempt failed for a reason that may pass; retrying with backoff. See LastError.</summary>
+    Retrying,
+
+    /// <summary>Failed for a reason that will not pass by itself. See LastError.</summary>
+    Failed,
+
+    /// <summary>Paused with its workspace.</summary>
+    Suspended,
+
+    /// <summary>Not mirrored by any running monitor.</summary>
+    Stopped,
+}
+
+public enum RemoteKind
+{
+    /// <summary>A directory on this machine (a disk, a mounted share).</summary>
+    Local,
+
+    /// <summary>A directory on another machine, reached with ssh.</summary>
+    Ssh,
+}
+
+/// <summary>How far a full synchronisation has got.</summary>
+public sealed record SyncProgress
+{
+    public string? Remote { get; init; }
+
+    public long FilesDone { get; init; }
+
+    public long FilesTotal { get; init; }
+
+    public long BytesDone { get; init; }
+
+    public long BytesTotal { get; init; }
+
+    /// <summary>0 to 100, or -1 while the total is still unknown.</summary>
+    public int Percent { get; init; } = -1;
+}
+
+/// <summary>A remote as the user sees it: its definition and its live status.</summary>
+public sealed record Remote
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    /// <summary>The name of the workspace it mirrors (binds to -Workspace by property name).</summary>
+    public required string Workspace { get; init; }
+
+    public required Guid WorkspaceId { get; init; }
+
+    /// <summary>The destination in canonical form: <c>/abs/path</c> or <c>[user@]host:path</c>.</summary>
+    public required string Destination { get; init; }
+
+    public required RemoteKind Kind { get; init; }
+
+    public string? User { get; init; }
+
+    public string? Host { get; init; }
+
+    public int? Port { get; init; }
+
+    /// <summary>The directory on the destination that mirrors the workspace root.</summary>
+    public required string Path { get; init; }
+
+    public string? IdentityFile { get; init; }
+
+    public IReadOnlyList<string> SshOptions { get; init; } = [];
+
+    public RemoteState State { get; init; } = RemoteState.Stopped;
+
+    public DateTimeOffset? LastSyncTime { get; init; }
+
+    /// <summary>Changed paths seen but not yet confirmed on this remote.</summary>
+    public long PendingChanges { get; init; }
+
+    public long BytesSent { get; init; }
+
+    public long FilesSent { get; init; }
+
+    public string? LastError { get; init; }
+
+    public SyncProgress? Progress { get; init; }
+
+    public DateTimeOffset Created { get; init; }
+}
+
+/// <summary>A workspace as the user sees it: its definition, its remotes and its live status.</summary>
+public sealed record Workspace
+{
+    public required Guid Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Path { get; init; }
+
+    public WorkspaceState State { get; init; } = WorkspaceState.Starting;
+
+    /// <summary>Why the workspace is Failed, Halted or Suspended; null otherwise.</summary>
+    public string? StateReason { get; init; }
+
+    public IReadOnlyList<Remote> Remotes { get; init; } = [];
+
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    public bool UseGitIgnore { get; init; }
+
+    public long PendingChanges { get; init; }
+
+    /// <summary>The oldest of the remotes' last sync times: every remote is at least this fresh.</summary>
+    public DateTimeOffset? LastSyncTime { get; init; }
+
+    public int? MonitorProcessId { get; init; }
+
+    public DateTimeOffset Created { get; init; }
+}
+
+/// <summary>What Get-WsyncDaemon shows.</summary>
+public sealed record DaemonInfo
+{
+    public required int ProcessId { get; init; }
+
+    public required string Version { get; init; }
+
+    public required int ProtocolVersion { get; init; }
+
+    public required string SocketPath { get; init; }
+
+    public required DateTimeOffset StartTime { get; init; }
+
+    public required string Home { get; init; }
+
+    public required string WorkspaceFilePath { get; init; }
+
+    public required string LogDirectory { get; init; }
+
+    public int WorkspaceCount { get; init; }
+
+    public int MonitorCount { get; init; }
+}
+
+public sealed record AddWorkspaceRequest
+{
+    /// <summary>An absolute path; the module resolves relative ones against the PowerShell location.</summary>
+    public required string Path { get; init; }
+
+    public string? Name { get; init; }
+
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    public bool UseGitIgnore { get; init; }
+
+    /// <summary>Accept a path that is normally refused (/, the home directory, a system directory).</summary>
+    public bool Force { get; init; }
+}
+
+public sealed record ConnectRemoteRequest
+{
+    public required string Workspace { get; init; }
+
+    public required string Destination { get; init; }
+
+    public string? Name { get; init; }
+
+    public int? Port { get; init; }
+
+    public string? IdentityFile { get; init; }
+
+    public IReadOnlyList<string> SshOptions { get; init; } = [];
+
+    /// <summary>Accept ssh options that run local commands (ProxyCommand and the like).</summary>
+    public bool AllowUnsafeSshOption { get; init; }
+
+    /// <summary>Return only after the initial sync has made the remote a mirror.</summary>
+    public bool WaitForInitialSync { get; init; }
+}

@@ -1,0 +1,232 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Wsync;
+
+/// <summary>A line of wsync.config that cannot be read, named by file and line.</summary>
+public sealed class WsyncConfigException(string file, int line, string message)
+    : Exception($"{file}:{line}: {message}")
+{
+    public string File { get; } = file;
+
+    public int Line { get; } = line;
+}
+
+/// <summary>
+/// The settings in <c>wsync.config</c>: <c>Key=Value</c> lines, <c>#</c> comments. Every key has a default,
+/// so a missing file or key means "the default"; the daemon writes a commented file on first use.
+/// The module reads the same file to find the daemon's socket.
+/// </summary>
+public sealed class WsyncConfig
+{
+    public const string FileName = "wsync.config";
+    public const string HomeVariable = "WSYNC_HOME";
+    public const string DefaultWorkspaceFileName = "wsync-ws-config.json";
+
+    /// <summary>sun_path holds 108 bytes including the terminating NUL.</summary>
+    public const int MaxSocketPathBytes = 107;
+
+    private static readonly string[] KnownKeys =
+        ["WorkspaceConfigFilePath", "MonitorExecutablePath", "DaemonCommandSocketPath", "LogDirectory"];
+
+    private WsyncConfig(string home, string configFilePath)
+    {
+        Home = home;
+        ConfigFilePath = configFilePath;
+        WorkspaceConfigFilePath = System.IO.Path.Combine(home, DefaultWorkspaceFileName);
+        DaemonCommandSocketPath = DefaultSocketPath(home);
+        LogDirectory = System.IO.Path.Combine(home, "logs");
+    }
+
+    /// <summary>The wsync home: $WSYNC_HOME, or ~/.wsync.</summary>
+    public string Home { get; }
+
+    public string ConfigFilePath { get; }
+
+    /// <summary>The JSON array of workspaces, written only by the daemon.</summary>
+    public string WorkspaceConfigFilePath { get; private set; }
+
+    /// <summary>The monitor executable; null means the wsync-monitor shipped beside wsyncd.</summary>
+    public string? MonitorExecutablePath { get; private set; }
+
+    public string DaemonCommandSocketPath { get; private set; }
+
+    public string LogDirectory { get; private set; }
+
+    /// <summary>Lines that were understood but are suspicious (unknown keys), for the daemon to log.</summary>
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+
+    /// <summary>The home directory wsync uses in this environment.</summary>
+    public static string ResolveHome()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable(HomeVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            return System.IO.Path.GetFullPath(ExpandTilde(fromEnvironment));
+        }
+
+        return System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".wsync");
+    }
+
+    /// <summary>Reads the configuration of <paramref name="home"/>; defaults when the file is missing.</summary>
+    /// <exception cref="WsyncConfigException">A malformed line.</exception>
+    public static WsyncConfig Load(string home)
+    {
+        var path = System.IO.Path.Combine(home, FileName);
+        var text = File.Exists(path) ? File.ReadAllText(path) : "";
+        return Parse(text, home, path);
+    }
+
+    /// <summary>Reads the configuration, first creating the home (0700) and a commented default file (0600).</summary>
+    public static WsyncConfig LoadOrCreate(string home)
+    {
+        EnsurePrivateDirectory(home);
+        var path = System.IO.Path.Combine(home, FileName);
+        if (!File.Exists(path))
+        {
+            var defaults = new WsyncConfig(home, path);
+            var temporary = path + ".tmp-" + Environment.ProcessId;
+            File.WriteAllText(temporary, defaults.DefaultFileText(), new UTF8Encoding(false));
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            try
+            {
+                // Another process may have written it first; theirs wins and both read the same text.
+                File.Move(temporary, path, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                File.Delete(temporary);
+            }
+        }
+
+        return Load(home);
+    }
+
+    /// <summary>Parses config text; relative values resolve against <paramref name="home"/>.</summary>
+    public static WsyncConfig Parse(string text, string home, string sourcePath)
+    {
+        var config = new WsyncConfig(home, sourcePath);
+        var warnings = new List<string>();
+        var lineNumber = 0;
+        foreach (var rawLine in text.Split('\n'))
+        {
+            lineNumber++;
+            var line = rawLine.TrimEnd('\r').Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+            {
+                continue;
+            }
+
+            var equals = line.IndexOf('=');
+            if (equals <= 0)
+            {
+                throw new WsyncConfigException(sourcePath, lineNumber,
+                    $"expected Key=Value, found '{line}'. Keys: {string.Join(", ", KnownKeys)}.");
+            }
+
+            var key = line[..equals].Trim();
+            var value = line[(equals + 1)..].Trim();
+            if (key.Any(char.IsWhiteSpace))
+            {
+                throw new WsyncConfigException(sourcePath, lineNumber, $"the key '{key}' contains white space.");
+            }
+
+            var known = KnownKeys.FirstOrDefault(k => k.Equals(key, StringComparison.OrdinalIgnoreCase));
+            if (known is null)
+            {
+                warnings.Add($"{sourcePath}:{lineNumber}: unknown key '{key}' ignored. Keys: {string.Join(", ", KnownKeys)}.");
+                continue;
+            }
+
+            if (value.Length == 0)
+            {
+                continue; // an empty value means "the default"
+            }
+
+            var resolved = System.IO.Path.GetFullPath(ExpandTilde(value), home);
+            switch (known)
+            {
+                case "WorkspaceConfigFilePath":
+                    config.WorkspaceConfigFilePath = resolved;
+                    break;
+                case "MonitorExecutablePath":
+                    config.MonitorExecutablePath = resolved;
+                    break;
+                case "DaemonCommandSocketPath":
+                    config.DaemonCommandSocketPath = resolved;
+                    break;
+                case "LogDirectory":
+                    config.LogDirectory = resolved;
+                    break;
+            }
+        }
+
+        config.Warnings = warnings;
+        return config;
+    }
+
+    /// <summary>
+    /// The socket's default place: in the home when the path fits sun_path, otherwise in the short
+    /// per-user runtime directory, named by a hash of the home so that homes never share a socket.
+    /// </summary>
+    public static string DefaultSocketPath(string home)
+    {
+        var inHome = System.IO.Path.Combine(home, "wsyncd.sock");
+        if (Encoding.UTF8.GetByteCount(inHome) <= MaxSocketPathBytes)
+        {
+            return inHome;
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(home)))[..16];
+        return System.IO.Path.Combine(RuntimeDirectory(), hash + ".sock");
+    }
+
+    /// <summary>A short private directory for sockets (the daemon's when the home is deep, ssh control sockets).</summary>
+    public static string RuntimeDirectory()
+    {
+        var xdg = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (!string.IsNullOrEmpty(xdg) && Directory.Exists(xdg) && Encoding.UTF8.GetByteCount(xdg) < 40)
+        {
+            return System.IO.Path.Combine(xdg, "wsync");
+        }
+
+        return "/tmp/wsync-" + NativeMethods.GetEffectiveUserId().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Creates <paramref name="path"/> if needed and makes it 0700; refuses one owned by another user.</summary>
+    public static void EnsurePrivateDirectory(string path)
+    {
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var owner = NativeMethods.GetOwner(path);
+        if (owner != NativeMethods.GetEffectiveUserId())
+        {
+            throw new WsyncException(ErrorIds.ConfigInvalid, WsyncErrorCategory.SecurityError, path,
+                $"'{path}' belongs to uid {owner}, not to you; wsync will not keep its files there.");
+        }
+
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private string DefaultFileText() => $"""
+        # wsync configuration: Key=Value lines; '#' starts a comment; an empty value means the default.
+        # Relative paths resolve against {Home}.
+
+        # The JSON array of workspaces and their remotes. Only the daemon writes it.
+        WorkspaceConfigFilePath={WorkspaceConfigFilePath}
+
+        # The Unix socket the daemon listens on (at most {MaxSocketPathBytes} bytes).
+        DaemonCommandSocketPath={DaemonCommandSocketPath}
+
+        # Where the daemon and the monitors write their logs.
+        LogDirectory={LogDirectory}
+
+        # The monitor executable; empty means the wsync-monitor shipped with the daemon.
+        MonitorExecutablePath=
+
+        """;
+
+    private static string ExpandTilde(string value) =>
+        value == "~" || value.StartsWith("~/", StringComparison.Ordinal)
+            ? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + value[1..]
+            : value;
+}

@@ -1,0 +1,52 @@
+namespace Wsync.TestSupport;
+
+/// <summary>A fresh directory under /tmp, removed on dispose. Short paths keep Unix socket paths short.</summary>
+public sealed class TempDirectory : IDisposable
+{
+    public TempDirectory(string prefix = "wt")
+    {
+        Path = System.IO.Path.Combine("/tmp", $"{prefix}-{Guid.NewGuid().ToString("n")[..10]}");
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    /// <summary>Creates and returns a subdirectory.</summary>
+    public string CreateDirectory(params string[] parts)
+    {
+        var path = Combine(parts);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            MakeWritable(Path);
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static void MakeWritable(string path)
+    {
+        foreach (var directory in Directory.EnumerateDirectories(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }))
+        {
+            try
+            {
+                File.SetUnixFileMode(directory, File.GetUnixFileMode(directory) | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'WsyncTestHelpers.psm1') -Force
+    $root = Initialize-WsyncTest
+}
+
+AfterAll {
+    Clear-WsyncTest $root
+}
+
+Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
+    BeforeEach {
+        $workspacePath = New-Item -ItemType Directory -Force (Join-Path $root 'web')
+        $mirror = New-Item -ItemType Directory -Force (Join-Path $root 'mirror')
+        $backup = New-Item -ItemType Directory -Force (Join-Path $root 'backup')
+    }
+
+    AfterEach {
+        Get-WsyncWorkspace | Remove-WsyncWorkspace -Confirm:$false
+    }
+
+    It 'attaches a local directory to a workspace piped from Add-WsyncWorkspace' {
+        $remote = Add-WsyncWorkspace $workspacePath.FullName | Connect-WsyncRemote -Destination $mirror.FullName
+
+        $remote | Should -BeOfType 'Wsync.Remote'
+        $remote.Name | Should -Be 'mirror'
+        $remote.Workspace | Should -Be 'web'
+        $remote.Kind | Should -Be 'Local'
+        $remote.Destination | Should -Be $mirror.FullName
+        (Get-WsyncWorkspace web).Remotes.Name | Should -Be 'mirror'
+        $stored = Get-Content -Raw (Join-Path $env:WSYNC_HOME 'wsync-ws-config.json') | ConvertFrom-Json
+        $stored.Remotes.Destination | Should -Be $mirror.FullName
+    }
+
+    It 'resolves a relative local destination against the current location and takes -Name' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        Push-Location $root
+        try {
+            $remote = Connect-WsyncRemote web ./backup -Name disk
+        }
+        finally {
+            Pop-Location
+        }
+        $remote.Name | Should -Be 'disk'
+        $remote.Path | Should -Be $backup.FullName
+    }
+
+    It 'lists remotes of one workspace or all, with name wildcards, and takes workspaces from the pipeline' {
+        $other = New-Item -ItemType Directory -Force (Join-Path $root 'api')
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        Add-WsyncWorkspace $other.FullName | Out-Null
+        Connect-WsyncRemote web $mirror.FullName | Out-Null
+        Connect-WsyncRemote web $backup.FullName | Out-Null
+        Connect-WsyncRemote api (New-Item -ItemType Directory -Force (Join-Path $root 'api-mirror')).FullName | Out-Null
+
+        (Get-WsyncRemote).Name | Sort-Object | Should -Be @('api-mirror', 'backup', 'mirror')
+        (Get-WsyncRemote web).Name | Sort-Object | Should -Be @('backup', 'mirror')
+        (Get-WsyncRemote -Workspace web -Name 'm*').Name | Should -Be 'mirror'
+        (Get-WsyncWorkspace api | Get-WsyncRemote).Name | Should -Be 'api-mirror'
+        { Get-WsyncRemote web nope -ErrorAction Stop } | Should -Throw -ErrorId 'RemoteNotFound,Wsync.Commands.GetWsyncRemote'
+    }
+
+    It 'detaches what Get-WsyncRemote pipes to it, leaving the mirror files, and honours -WhatIf' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        Connect-WsyncRemote web $mirror.FullName | Out-Null
+        Set-Content (Join-Path $mirror 'left.txt') 'stays'
+
+        Get-WsyncRemote web | Disconnect-WsyncRemote -WhatIf
+        (Get-WsyncRemote web).Name | Should -Be 'mirror'
+
+        $detached = Get-WsyncRemote web | Disconnect-WsyncRemote -PassThru
+        $detached.Name | Should -Be 'mirror'
+        Get-WsyncRemote web | Should -BeNullOrEmpty
+        Get-Content (Join-Path $mirror 'left.txt') | Should -Be 'stays'
+    }
+
+    It 'reports <ErrorId> for <Case> and changes nothing' -ForEach @(
+        @{ Case = 'an unknown workspace'; ErrorId = 'WorkspaceNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'a missing directory'; ErrorId = 'DestinationNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'a destination inside the workspace'; ErrorId = 'DestinationInsideWorkspace'; Category = 'InvalidArgument' }
+        @{ Case = 'the same destination twice'; ErrorId = 'RemoteDestinationInUse'; Category = 'ResourceExists' }
+        @{ Case = 'a malformed destination'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'an unsafe ssh option'; ErrorId = 'SshOptionUnsafe'; Category = 'SecurityError' }
+    ) {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        Connect-WsyncRemote web $mirror.FullName | Out-Null
+        $file = Join-Path $env:WSYNC_HOME 'wsync-ws-config.json'
+        $before = Get-Content -Raw $file
+        $command = switch ($Case) {
+            'an unknown workspace' { { Connect-WsyncRemote nope $backup.FullName -ErrorAction Stop } }
+            'a missing directory' { { Connect-WsyncRemote web (Join-Path $root 'absent') -ErrorAction Stop } }
+            'a destination inside the workspace' { { Connect-WsyncRemote web (New-Item -ItemType Directory -Force (Join-Path $workspacePath 'm')).FullName -ErrorAction Stop } }
+            'the same destination twice' { { Connect-WsyncRemote web $mirror.FullName -Name again -ErrorAction Stop } }
+            'a malformed destination' { { Connect-WsyncRemote web 'user@@host:/p' -ErrorAction Stop } }
+            'an unsafe ssh option' { { Connect-WsyncRemote web 'me@host:/p' -SshOption 'ProxyCommand=touch /tmp/wsync-pwned' -ErrorAction Stop } }
+        }
+
+        $record = $command | Should -Throw -ErrorId "$ErrorId,Wsync.Commands.ConnectWsyncRemote" -PassThru
+
+        $record.CategoryInfo.Category | Should -Be $Category
+        $record.TargetObject | Should -Not -BeNullOrEmpty
+        Get-Content -Raw $file | Should -Be $before
+        Test-Path /tmp/wsync-pwned | Should -BeFalse
+    }
+
+    It 'validates -Port' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        { Connect-WsyncRemote web 'me@host:/p' -Port 70000 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Wsync.Commands.ConnectWsyncRemote'
+        { Connect-WsyncRemote web 'ssh://me@host:0/p' -ErrorAction Stop } | Should -Throw -ErrorId 'PortInvalid,Wsync.Commands.ConnectWsyncRemote'
+    }
+
+    It 'reports an unknown remote on Disconnect-WsyncRemote' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        $record = { Disconnect-WsyncRemote web nope -ErrorAction Stop } | Should -Throw -ErrorId 'RemoteNotFound,Wsync.Commands.DisconnectWsyncRemote' -PassThru
+        $record.TargetObject | Should -Be 'nope'
+    }
+}

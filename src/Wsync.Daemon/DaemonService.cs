@@ -100,13 +100,15 @@ internal sealed class DaemonService(
         log.Information("Connected remote {Remote} ({Destination}) to {Workspace}", remote.Name, remote.Destination, workspace.Name);
         await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
 
+        var view = RemoteView(registry.FindById(workspace.Id) ?? updated, remote);
         if (request.WaitForInitialSync && !updated.Suspended)
         {
             var monitor = await RunningMonitorAsync(updated, cancellationToken).ConfigureAwait(false);
-            await RpcErrors.Call(monitor.WaitForInitialSyncAsync(remote.Id, progress, cancellationToken), "monitor").ConfigureAwait(false);
+            var status = await RpcErrors.Call(monitor.WaitForInitialSyncAsync(remote.Id, progress, cancellationToken), "monitor").ConfigureAwait(false);
+            view = WithStatus(view, status);
         }
 
-        return RemoteView(registry.FindById(workspace.Id) ?? updated, remote);
+        return view;
     }
 
     public async Task<Remote> DisconnectRemoteAsync(string workspace, string name, CancellationToken cancellationToken)
@@ -129,7 +131,8 @@ internal sealed class DaemonService(
         var workspace = registry.Find(name);
         RefuseWhenSuspended(workspace);
         var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
-        await RpcErrors.Call(monitor.SyncAsync(progress, cancellationToken), "monitor").ConfigureAwait(false);
+        var status = await RpcErrors.Call(monitor.SyncAsync(progress, cancellationToken), "monitor").ConfigureAwait(false);
+        supervisor.Find(workspace.Id)?.Observe(status);
         return View(registry.Find(name));
     }
 
@@ -139,6 +142,7 @@ internal sealed class DaemonService(
         RefuseWhenSuspended(workspace);
         var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
         var result = await RpcErrors.Call(monitor.FlushAsync(timeoutMilliseconds, cancellationToken), "monitor").ConfigureAwait(false);
+        supervisor.Find(workspace.Id)?.Observe(result.Status);
         if (!result.Completed)
         {
             var behind = string.Join("; ", result.Behind.Select(r =>
@@ -166,6 +170,8 @@ internal sealed class DaemonService(
         var workspace = await registry.SetSuspendedAsync(name, false, cancellationToken).ConfigureAwait(false);
         supervisor.Find(workspace.Id)?.ResetFailures();
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
+        var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
+        await RpcErrors.Call(monitor.ResumeAsync(cancellationToken), "monitor").ConfigureAwait(false);
         log.Information("Resumed workspace {Name}", workspace.Name);
         return View(workspace);
     }
@@ -255,9 +261,21 @@ internal sealed class DaemonService(
             PendingChanges = remotes.Count == 0 ? 0 : remotes.Max(r => r.PendingChanges),
             LastSyncTime = remotes.Count == 0 || remotes.Any(r => r.LastSyncTime is null) ? null : remotes.Min(r => r.LastSyncTime),
             MonitorProcessId = handle?.ProcessId,
+            WatchedDirectories = status?.WatchedDirectories ?? 0,
             Created = workspace.Created,
         };
     }
+
+    private static Remote WithStatus(Remote view, RemoteStatus status) => view with
+    {
+        State = status.State,
+        LastSyncTime = status.LastSyncTime,
+        PendingChanges = status.PendingChanges,
+        BytesSent = status.BytesSent,
+        FilesSent = status.FilesSent,
+        LastError = status.LastError,
+        Progress = status.Progress,
+    };
 
     private Remote RemoteView(WorkspaceDefinition workspace, RemoteDefinition remote) =>
         RemoteView(workspace, remote, supervisor.Find(workspace.Id));

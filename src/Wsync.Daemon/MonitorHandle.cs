@@ -169,8 +169,25 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 
     public Task ReportStatusAsync(WorkspaceStatus report)
     {
-        status = report;
+        Observe(report);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Keeps the newest status: reports and call results may arrive out of order.</summary>
+    public void Observe(WorkspaceStatus? report)
+    {
+        if (report is null)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            if (status is null || report.Sequence > status.Sequence)
+            {
+                status = report;
+            }
+        }
     }
 
     /// <summary>Tells the monitor to finish and exit, kills it past the grace period, and ends supervision.</summary>
@@ -356,13 +373,24 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         await configuring.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            WorkspaceDefinition current;
-            lock (gate)
+            // Push until the monitor has the latest: the definition may change while a push is in flight.
+            WorkspaceDefinition? pushed = null;
+            while (true)
             {
-                current = definition;
-            }
+                WorkspaceDefinition current;
+                lock (gate)
+                {
+                    current = definition;
+                }
 
-            await RpcErrors.Call(monitor.ConfigureAsync(current, cancellationToken), "monitor").ConfigureAwait(false);
+                if (ReferenceEquals(current, pushed))
+                {
+                    return;
+                }
+
+                await RpcErrors.Call(monitor.ConfigureAsync(current, cancellationToken), "monitor").ConfigureAwait(false);
+                pushed = current;
+            }
         }
         finally
         {

@@ -1,47 +1,402 @@
+using System.Threading.Channels;
 using Serilog;
+using Wsync.Monitor.Sync;
+using Wsync.Monitor.Watching;
 
 namespace Wsync.Monitor;
 
-/// <summary>The monitor's side of the channel to the daemon.</summary>
-internal sealed class MonitorService(IMonitorHost host, ILogger log) : IMonitor, IAsyncDisposable
+/// <summary>
+/// One workspace's monitor: the watcher feeds every remote's pending set, each remote's loop sends on
+/// its own, and the daemon hears the status (throttled). Implements the daemon's view of the monitor.
+/// </summary>
+internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 {
+    /// <summary>Status reports are coalesced over this long: fresh within a second, never a flood.</summary>
+    private static readonly TimeSpan ReportThrottle = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>How long a stopping monitor lets batches in flight finish.</summary>
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(3);
+
+    private readonly IMonitorHost host;
+    private readonly ILogger log;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private volatile WorkspaceDefinition? workspace;
+    /// <summary>Serialises configuration and shutdown (the lifecycle); never held while waiting on a remote.</summary>
+    private readonly SemaphoreSlim lifecycle = new(1, 1);
 
-    /// <summary>Completes when the daemon asked the monitor to shut down.</summary>
+    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="state"/> and <see cref="reason"/>.</summary>
+    private readonly Lock gate = new();
+
+    /// <summary>Each remote's loop, by remote id; replaced (copy on write) so readers can enumerate without the lock.</summary>
+    private Dictionary<Guid, RemoteLoop> loops = [];
+
+    /// <summary>The generation of each remote's initial full reconcile.</summary>
+    private readonly Dictionary<Guid, long> initialGenerations = [];
+
+    private readonly Channel<bool> reportWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private WorkspaceDefinition? workspace;
+    private TreeWatcher? watcher;
+    private string? filterPath;
+    private WorkspaceState state = WorkspaceState.Starting;
+    private long sequence;
+    private string? reason;
+
+    public MonitorService(IMonitorHost host, ILogger log)
+    {
+        this.host = host;
+        this.log = log;
+        _ = Task.Run(ReportLoopAsync);
+    }
+
+    /// <summary>Completes when the daemon asked the monitor to shut down and it finished.</summary>
     public Task Stopped => stopped.Task;
 
     public async Task ConfigureAsync(WorkspaceDefinition definition, CancellationToken cancellationToken)
     {
-        workspace = definition;
-        log.Information("Configured with {Count} remotes", definition.Remotes.Count);
-        await host.ReportStatusAsync(new WorkspaceStatus
+        await lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            WorkspaceId = definition.Id,
-            State = definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching,
-        }).ConfigureAwait(false);
+            if (workspace is null)
+            {
+                Begin(definition);
+            }
+
+            workspace = definition;
+            var current = loops;
+            var next = new Dictionary<Guid, RemoteLoop>();
+            foreach (var remote in definition.Remotes)
+            {
+                if (current.TryGetValue(remote.Id, out var existing))
+                {
+                    next.Add(remote.Id, existing);
+                    continue;
+                }
+
+                var loop = CreateLoop(definition, remote);
+                next.Add(remote.Id, loop);
+                lock (gate)
+                {
+                    initialGenerations[remote.Id] = loop.Start();
+                }
+
+                log.Information("Mirroring to {Remote} ({Destination})", remote.Name, remote.Destination);
+            }
+
+            lock (gate)
+            {
+                loops = next;
+                if (state is WorkspaceState.Starting or WorkspaceState.Watching or WorkspaceState.Suspended)
+                {
+                    state = definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching;
+                    reason = definition.Suspended ? "Suspended by Suspend-WsyncWorkspace." : null;
+                }
+            }
+
+            foreach (var loop in next.Values)
+            {
+                loop.SetSuspended(definition.Suspended);
+            }
+
+            foreach (var (id, gone) in current.Where(c => !next.ContainsKey(c.Key)))
+            {
+                log.Information("No longer mirroring to {Remote}", gone.Definition.Name);
+                lock (gate)
+                {
+                    initialGenerations.Remove(id);
+                }
+
+                await gone.DisposeAsync().ConfigureAwait(false);
+            }
+
+            Changed();
+        }
+        finally
+        {
+            lifecycle.Release();
+        }
     }
 
-    public Task SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task<WorkspaceStatus> SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    {
+        var current = loops.Values.ToList();
+        var waits = current.Select(loop =>
+        {
+            var generation = loop.Pending.RequestFullReconcile();
+            loop.Signal();
+            return loop.WaitForAsync(generation, failFast: true, progress, cancellationToken);
+        }).ToList();
+        var results = await Task.WhenAll(waits).ConfigureAwait(false);
+        var failed = current.Where((_, i) => !results[i]).Select(l => $"{l.Definition.Name}: {l.Status.LastError}").ToList();
+        if (failed.Count > 0)
+        {
+            throw new WsyncException(ErrorIds.SyncFailed, WsyncErrorCategory.ConnectionError, workspace?.Name,
+                $"The full sync failed for {string.Join("; ", failed)}. wsync keeps retrying; Get-WsyncRemote shows the state.");
+        }
 
-    public Task<FlushResult> FlushAsync(int timeoutMilliseconds, CancellationToken cancellationToken) =>
-        Task.FromResult(new FlushResult { Completed = true });
+        return Snapshot();
+    }
 
-    public Task<RemoteStatus> WaitForInitialSyncAsync(Guid remoteId, IProgress<SyncProgress>? progress, CancellationToken cancellationToken) =>
-        Task.FromResult(new RemoteStatus { RemoteId = remoteId, State = RemoteState.InSync });
+    public async Task<FlushResult> FlushAsync(int timeoutMilliseconds, CancellationToken cancellationToken)
+    {
+        // Every change made before this call is in the kernel's queue now; drain it into the pending sets.
+        if (watcher is { } current)
+        {
+            await current.DrainAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
 
-    public Task SuspendAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        var targets = loops.Values.Select(loop => (Loop: loop, Wait: loop.WaitForAsync(loop.Pending.Generation, failFast: false, null, cancellationToken))).ToList();
+        var all = Task.WhenAll(targets.Select(t => t.Wait));
+        try
+        {
+            await (timeoutMilliseconds < 0 ? all : all.WaitAsync(TimeSpan.FromMilliseconds(timeoutMilliseconds), cancellationToken)).ConfigureAwait(false);
+            return new FlushResult { Completed = true, Status = Snapshot() };
+        }
+        catch (TimeoutException)
+        {
+            return new FlushResult
+            {
+                Completed = false,
+                Behind = [.. targets.Where(t => !t.Wait.IsCompletedSuccessfully).Select(t => t.Loop.Status)],
+                Status = Snapshot(),
+            };
+        }
+    }
 
-    public Task ResumeAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task<RemoteStatus> WaitForInitialSyncAsync(Guid remoteId, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    {
+        RemoteLoop? loop;
+        long generation;
+        lock (gate)
+        {
+            if (!loops.TryGetValue(remoteId, out loop) || !initialGenerations.TryGetValue(remoteId, out generation))
+            {
+                throw new WsyncException(ErrorIds.RemoteNotFound, WsyncErrorCategory.ObjectNotFound, remoteId.ToString(),
+                    "The monitor does not mirror to this remote.");
+            }
+        }
+
+        await loop.WaitForAsync(generation, failFast: true, progress, cancellationToken).ConfigureAwait(false);
+        return loop.Status;
+    }
+
+    public async Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        await lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (workspace is not { } definition || state is not (WorkspaceState.Halted or WorkspaceState.Failed))
+            {
+                return;
+            }
+
+            if (!Directory.Exists(definition.Path))
+            {
+                throw new WsyncException(ErrorIds.WorkspacePathNotFound, WsyncErrorCategory.ObjectNotFound, definition.Path,
+                    $"The workspace root {definition.Path} is still missing; restore it, then Resume-WsyncWorkspace again.");
+            }
+
+            watcher?.Dispose();
+            watcher = null;
+            lock (gate)
+            {
+                state = definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching;
+                reason = null;
+            }
+
+            Begin(definition);
+            foreach (var loop in loops.Values)
+            {
+                loop.Pending.RequestFullReconcile();
+                loop.SetHalted(null);
+            }
+
+            log.Information("Resumed after a stop; reconciling every remote");
+            Changed();
+        }
+        finally
+        {
+            lifecycle.Release();
+        }
+    }
 
     public Task<int> PingAsync(CancellationToken cancellationToken) => Task.FromResult(Environment.ProcessId);
 
-    public Task ShutdownAsync(CancellationToken cancellationToken)
+    public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
+        await StopAsync().ConfigureAwait(false);
         stopped.TrySetResult();
-        return Task.CompletedTask;
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => new(StopAsync());
+
+    public void OnChanges(IReadOnlyList<Change> changes)
+    {
+        foreach (var loop in loops.Values)
+        {
+            loop.Pending.Add(changes);
+            loop.Signal();
+        }
+
+        Changed();
+    }
+
+    public void OnRescanNeeded(string why)
+    {
+        log.Warning("Reconciling every remote: {Reason}", why);
+        RewriteFilter();
+        foreach (var loop in loops.Values)
+        {
+            loop.Pending.RequestFullReconcile();
+            loop.Signal();
+        }
+    }
+
+    public void OnRootLost(string why) => Halt(WorkspaceState.Halted, why + "; mirroring stopped so that no remote file is deleted. Restore it, then Resume-WsyncWorkspace.");
+
+    public void OnWatchLimit(string message) => Halt(WorkspaceState.Failed, message);
+
+    private void Begin(WorkspaceDefinition definition)
+    {
+        var filter = PathFilter.For(definition.Path, definition.Exclude, definition.UseGitIgnore);
+        filterPath = Path.Combine(RuntimeDirectory(), $"{definition.Id:n}.filter");
+        watcher = new TreeWatcher(definition.Path, filter, this, log) { ExcludePatterns = definition.Exclude };
+        WriteFilter(filter);
+        if (!Directory.Exists(definition.Path))
+        {
+            Halt(WorkspaceState.Halted, $"The workspace root {definition.Path} does not exist; mirroring stopped so that no remote file is deleted. Restore it, then Resume-WsyncWorkspace.");
+            return;
+        }
+
+        watcher.Start();
+    }
+
+    private RemoteLoop CreateLoop(WorkspaceDefinition definition, RemoteDefinition remote)
+    {
+        var destination = Destination.Parse(remote.Destination, remote.Port);
+        Endpoint endpoint = destination.Kind == RemoteKind.Local
+            ? new LocalEndpoint(destination.Path)
+            : new SshEndpoint(destination, remote, Path.Combine(RuntimeDirectory(), $"cm-{remote.Id:n}"[..15]), log);
+        var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, log);
+        if (state is WorkspaceState.Halted or WorkspaceState.Failed)
+        {
+            loop.SetHalted(reason);
+        }
+
+        return loop;
+    }
+
+    private void Halt(WorkspaceState next, string why)
+    {
+        lock (gate)
+        {
+            state = next;
+            reason = why;
+        }
+
+        log.Error("{State}: {Reason}", next, why);
+        foreach (var loop in loops.Values)
+        {
+            loop.SetHalted(why);
+        }
+
+        Changed();
+    }
+
+    private void RewriteFilter()
+    {
+        if (workspace is { UseGitIgnore: true } definition)
+        {
+            var filter = PathFilter.For(definition.Path, definition.Exclude, true);
+            watcher?.UpdateFilter(filter);
+            WriteFilter(filter);
+        }
+    }
+
+    private void WriteFilter(PathFilter filter)
+    {
+        if (filterPath is null)
+        {
+            return;
+        }
+
+        if (filter.IsEmpty)
+        {
+            File.Delete(filterPath);
+            return;
+        }
+
+        var temporary = filterPath + ".tmp";
+        File.WriteAllText(temporary, filter.ToRsyncRules());
+        File.Move(temporary, filterPath, overwrite: true);
+    }
+
+    private static string RuntimeDirectory()
+    {
+        var directory = WsyncConfig.RuntimeDirectory();
+        WsyncConfig.EnsurePrivateDirectory(directory);
+        return directory;
+    }
+
+    private async Task StopAsync()
+    {
+        await lifecycle.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            watcher?.Dispose();
+            watcher = null;
+            var current = loops;
+            lock (gate)
+            {
+                loops = [];
+                state = WorkspaceState.Stopped;
+            }
+
+            await Task.WhenAll(current.Values.Select(l => l.DisposeAsync().AsTask())).WaitAsync(StopGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            log.Warning("Remotes did not stop within {Grace}", StopGrace);
+        }
+        finally
+        {
+            lifecycle.Release();
+        }
+    }
+
+    private void Changed() => reportWanted.Writer.TryWrite(true);
+
+    private WorkspaceStatus Snapshot()
+    {
+        lock (gate)
+        {
+            return new WorkspaceStatus
+            {
+                WorkspaceId = workspace?.Id ?? Guid.Empty,
+                State = state,
+                Reason = reason,
+                Sequence = Interlocked.Increment(ref sequence),
+                WatchedDirectories = watcher?.WatchCount ?? 0,
+                Remotes = [.. loops.Values.Select(l => l.Status)],
+            };
+        }
+    }
+
+    private async Task ReportLoopAsync()
+    {
+        while (await reportWanted.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            reportWanted.Reader.TryRead(out _);
+            try
+            {
+                await host.ReportStatusAsync(Snapshot()).ConfigureAwait(false);
+                await Task.Delay(ReportThrottle).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                log.Debug(exception, "Could not report status");
+                await Task.Delay(ReportThrottle).ConfigureAwait(false);
+            }
+        }
+    }
 }

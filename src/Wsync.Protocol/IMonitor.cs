@@ -6,11 +6,11 @@ namespace Wsync;
 /// </summary>
 public interface IMonitor
 {
-    /// <summary>Gives the monitor its workspace, and again whenever remotes or options change.</summary>
+    /// <summary>Gives the monitor its workspace, and again whenever remotes, options or Suspended change.</summary>
     Task ConfigureAsync(WorkspaceDefinition workspace, CancellationToken cancellationToken);
 
-    /// <summary>A full reconcile of every remote now; returns when it is done.</summary>
-    Task SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken);
+    /// <summary>A full reconcile of every remote now; returns the status when it is done.</summary>
+    Task<WorkspaceStatus> SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken);
 
     /// <summary>Waits until every change seen before the call is on every remote, or the timeout passes.</summary>
     Task<FlushResult> FlushAsync(int timeoutMilliseconds, CancellationToken cancellationToken);
@@ -18,8 +18,7 @@ public interface IMonitor
     /// <summary>Waits until <paramref name="remoteId"/> finished its initial sync (or failed trying).</summary>
     Task<RemoteStatus> WaitForInitialSyncAsync(Guid remoteId, IProgress<SyncProgress>? progress, CancellationToken cancellationToken);
 
-    Task SuspendAsync(CancellationToken cancellationToken);
-
+    /// <summary>Lifts a safety stop or watch-limit failure: re-checks the root, watches again, reconciles every remote.</summary>
     Task ResumeAsync(CancellationToken cancellationToken);
 
     /// <summary>The heartbeat: answers at once unless the monitor is wedged.</summary>
@@ -44,6 +43,12 @@ public sealed record WorkspaceStatus
     public required WorkspaceState State { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>Increases with every snapshot, so a late report never overwrites a newer one.</summary>
+    public long Sequence { get; init; }
+
+    /// <summary>Directories with an inotify watch.</summary>
+    public int WatchedDirectories { get; init; }
 
     public IReadOnlyList<RemoteStatus> Remotes { get; init; } = [];
 }
@@ -71,6 +76,9 @@ public sealed record RemoteStatus
 public sealed record FlushResult
 {
     public bool Completed { get; init; }
+
+    /// <summary>The monitor's status when the flush ended.</summary>
+    public WorkspaceStatus? Status { get; init; }
 
     /// <summary>The remotes still behind when the timeout passed, with their state and last error.</summary>
     public IReadOnlyList<RemoteStatus> Behind { get; init; } = [];

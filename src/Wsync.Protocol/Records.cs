@@ -151,6 +151,9 @@ public sealed record Workspace
 
     public int? MonitorProcessId { get; init; }
 
+    /// <summary>Directories the monitor watches (excluded directories get no watch).</summary>
+    public int WatchedDirectories { get; init; }
+
     public DateTimeOffset Created { get; init; }
 }
 

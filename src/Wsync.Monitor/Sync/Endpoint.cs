@@ -1,0 +1,108 @@
+using System.Runtime.InteropServices;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>Why an endpoint could not be reached, and whether waiting can help.</summary>
+internal sealed class EndpointException(string errorId, WsyncErrorCategory category, bool permanent, string message)
+    : Exception(message)
+{
+    public string ErrorId { get; } = errorId;
+
+    public WsyncErrorCategory Category { get; } = category;
+
+    /// <summary>Waiting will not help (authentication, host key): reported as Failed, retried slowly.</summary>
+    public bool Permanent { get; } = permanent;
+}
+
+/// <summary>How a remote loop reaches its destination: where rsync sends to, with what transport, and how renames are replayed.</summary>
+internal abstract class Endpoint : IAsyncDisposable
+{
+    /// <summary>The rsync operand of the mirror's root, ending in '/'.</summary>
+    public abstract string RsyncRoot { get; }
+
+    /// <summary>rsync options that choose the transport (-e for ssh).</summary>
+    public abstract IReadOnlyList<string> RsyncTransport { get; }
+
+    public abstract bool IsConnected { get; }
+
+    /// <summary>Makes the destination usable (ssh master up, root directory present).</summary>
+    /// <exception cref="EndpointException">It cannot be reached.</exception>
+    public abstract Task ConnectAsync(CancellationToken cancellationToken);
+
+    /// <summary>Forgets the connection after a transport failure; the next use reconnects.</summary>
+    public abstract Task InvalidateAsync();
+
+    /// <summary>Replays renames, in order; a rename that cannot be replayed is left to rsync.</summary>
+    public abstract Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken);
+
+    /// <summary>Creates a scratch directory with one subdirectory "gone", for the flag self-test; returns its rsync operand and a cleanup.</summary>
+    public abstract Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken);
+
+    public abstract ValueTask DisposeAsync();
+}
+
+/// <summary>A directory on this machine: a disk, a mounted share.</summary>
+internal sealed partial class LocalEndpoint(string path) : Endpoint
+{
+    private bool connected;
+
+    public override string RsyncRoot => path.TrimEnd('/') + "/";
+
+    public override IReadOnlyList<string> RsyncTransport => [];
+
+    public override bool IsConnected => connected && Directory.Exists(path);
+
+    public override Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        // Never created here: a missing mirror directory usually means an unmounted share.
+        if (!Directory.Exists(path))
+        {
+            throw new EndpointException(ErrorIds.DestinationNotFound, WsyncErrorCategory.ObjectNotFound, permanent: false,
+                $"The destination directory {path} is missing (not mounted?); waiting for it to come back.");
+        }
+
+        connected = true;
+        return Task.CompletedTask;
+    }
+
+    public override Task InvalidateAsync()
+    {
+        connected = false;
+        return Task.CompletedTask;
+    }
+
+    public override Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken)
+    {
+        foreach (var move in moves)
+        {
+            var from = Path.Combine(path, move.From);
+            var to = Path.Combine(path, move.To);
+            if (Directory.Exists(to) && (File.GetAttributes(to) & FileAttributes.ReparsePoint) == 0)
+            {
+                continue; // rename(2) onto a directory only works when it is empty; rsync handles it
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            Rename(from, to);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken)
+    {
+        var scratch = Directory.CreateTempSubdirectory("wsync-selftest-").FullName;
+        Directory.CreateDirectory(Path.Combine(scratch, "gone"));
+        return Task.FromResult<(string, Func<Task<bool>>)?>((scratch + "/", () =>
+        {
+            var gone = !Directory.Exists(Path.Combine(scratch, "gone"));
+            Directory.Delete(scratch, recursive: true);
+            return Task.FromResult(gone);
+        }));
+    }
+
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Rename(string from, string to);
+}

@@ -1,0 +1,257 @@
+using Wsync.Monitor.Watching;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>How a path waits in <see cref="PendingChanges"/>.</summary>
+internal enum PendingKind
+{
+    /// <summary>rsync the path itself (a file, a link, a deletion).</summary>
+    Path,
+
+    /// <summary>rsync the directory and everything below it; covers every pending path beneath.</summary>
+    Tree,
+}
+
+/// <summary>A rename to replay on the remote before the batch's rsync.</summary>
+internal readonly record struct PendingMove(string From, string To, bool IsDirectory);
+
+/// <summary>What one remote loop sends next.</summary>
+internal sealed record Batch(
+    IReadOnlyList<(string Path, PendingKind Kind)> Entries,
+    IReadOnlyList<PendingMove> Moves,
+    bool FullReconcile,
+    long Generation)
+{
+    public bool IsEmpty => Entries.Count == 0 && Moves.Count == 0 && !FullReconcile;
+
+    public int Count => FullReconcile ? Math.Max(1, Entries.Count) : Entries.Count + Moves.Count;
+}
+
+/// <summary>
+/// The changes one remote still needs, coalesced per path. Bounded: past <see cref="MaxPaths"/> paths
+/// it collapses to "full reconcile needed", so an outage of any length costs constant memory. Every
+/// change bumps <see cref="Generation"/>; a batch carries the generation it covers, so a flush can tell
+/// when everything seen before it has been sent. Thread-safe.
+/// </summary>
+internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPaths)
+{
+    public const int DefaultMaxPaths = 100_000;
+
+    /// <summary>How an incoming change combines with what waits for the same path (lsyncd's Combiner, for two kinds).</summary>
+    private static readonly Dictionary<(PendingKind? Waiting, PendingKind Incoming), PendingKind> Combine = new()
+    {
+        [(null, PendingKind.Path)] = PendingKind.Path,
+        [(null, PendingKind.Tree)] = PendingKind.Tree,
+        [(PendingKind.Path, PendingKind.Path)] = PendingKind.Path,
+        [(PendingKind.Path, PendingKind.Tree)] = PendingKind.Tree,
+        [(PendingKind.Tree, PendingKind.Path)] = PendingKind.Tree,
+        [(PendingKind.Tree, PendingKind.Tree)] = PendingKind.Tree,
+    };
+
+    private readonly Lock gate = new();
+
+    /// <summary>Paths waiting, with how. Guarded by <see cref="gate"/>; empty while <see cref="fullReconcile"/>.</summary>
+    private readonly Dictionary<string, PendingKind> entries = new(StringComparer.Ordinal);
+
+    /// <summary>Renames waiting, in the order they happened. Guarded by <see cref="gate"/>.</summary>
+    private readonly List<PendingMove> moves = [];
+
+    /// <summary>True when only a full reconcile can make the remote right. Guarded by <see cref="gate"/>.</summary>
+    private bool fullReconcile;
+
+    /// <summary>Bumped by every change. Guarded by <see cref="gate"/>.</summary>
+    private long generation;
+
+    public int MaxPaths { get; } = maxPaths;
+
+    public long Generation
+    {
+        get
+        {
+            lock (gate)
+            {
+                return generation;
+            }
+        }
+    }
+
+    /// <summary>Paths waiting (1 for a pending full reconcile).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (gate)
+            {
+                return fullReconcile ? Math.Max(1, entries.Count) : entries.Count + moves.Count;
+            }
+        }
+    }
+
+    public bool IsEmpty
+    {
+        get
+        {
+            lock (gate)
+            {
+                return !fullReconcile && entries.Count == 0 && moves.Count == 0;
+            }
+        }
+    }
+
+    /// <summary>Adds the watcher's changes; returns the generation that covers them.</summary>
+    public long Add(IReadOnlyList<Change> changes)
+    {
+        lock (gate)
+        {
+            foreach (var change in changes)
+            {
+                switch (change.Kind)
+                {
+                    case ChangeKind.Path:
+                        AddLocked(change.Path, PendingKind.Path);
+                        break;
+                    case ChangeKind.Tree:
+                        AddLocked(change.Path, PendingKind.Tree);
+                        break;
+                    case ChangeKind.Move:
+                        AddMoveLocked(change.Source!, change.Path, change.IsDirectory);
+                        break;
+                }
+            }
+
+            CollapseIfTooBigLocked();
+            return ++generation;
+        }
+    }
+
+    /// <summary>Asks for a full reconcile (initial sync, overflow, Sync-WsyncWorkspace); returns its generation.</summary>
+    public long RequestFullReconcile()
+    {
+        lock (gate)
+        {
+            fullReconcile = true;
+            entries.Clear();
+            moves.Clear();
+            return ++generation;
+        }
+    }
+
+    /// <summary>Takes everything waiting as one batch, leaving the set empty.</summary>
+    public Batch Take()
+    {
+        lock (gate)
+        {
+            var batch = new Batch(
+                [.. entries.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value))],
+                [.. moves],
+                fullReconcile,
+                generation);
+            entries.Clear();
+            moves.Clear();
+            fullReconcile = false;
+            return batch;
+        }
+    }
+
+    /// <summary>
+    /// Puts back a batch that failed. Its renames are not replayed (the remote's state is unknown):
+    /// both ends of each are checked by rsync instead.
+    /// </summary>
+    public void Requeue(Batch batch)
+    {
+        lock (gate)
+        {
+            if (batch.FullReconcile)
+            {
+                fullReconcile = true;
+                entries.Clear();
+                moves.Clear();
+                return;
+            }
+
+            if (fullReconcile)
+            {
+                return;
+            }
+
+            foreach (var (path, kind) in batch.Entries)
+            {
+                AddLocked(path, kind);
+            }
+
+            foreach (var move in batch.Moves)
+            {
+                AddLocked(move.From, PendingKind.Path);
+                AddLocked(move.To, move.IsDirectory ? PendingKind.Tree : PendingKind.Path);
+            }
+
+            CollapseIfTooBigLocked();
+        }
+    }
+
+    private void AddLocked(string path, PendingKind kind)
+    {
+        if (fullReconcile || CoveredByTreeLocked(path))
+        {
+            return;
+        }
+
+        entries[path] = Combine[(entries.TryGetValue(path, out var waiting) ? waiting : null, kind)];
+        if (kind == PendingKind.Tree)
+        {
+            // The tree covers whatever waited below it.
+            foreach (var below in entries.Keys.Where(p => IsBelow(p, path)).ToList())
+            {
+                entries.Remove(below);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A rename: what waited under the old name now waits under the new one, the rename is queued to be
+    /// replayed remotely, and both names are checked by rsync after it.
+    /// </summary>
+    private void AddMoveLocked(string from, string to, bool isDirectory)
+    {
+        if (fullReconcile)
+        {
+            return;
+        }
+
+        foreach (var (path, kind) in entries.Where(e => e.Key == from || IsBelow(e.Key, from)).ToList())
+        {
+            entries.Remove(path);
+            entries[to + path[from.Length..]] = kind;
+        }
+
+        moves.Add(new PendingMove(from, to, isDirectory));
+        AddLocked(from, PendingKind.Path);
+        AddLocked(to, isDirectory ? PendingKind.Tree : PendingKind.Path);
+    }
+
+    private bool CoveredByTreeLocked(string path)
+    {
+        for (var slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
+        {
+            if (entries.TryGetValue(path[..slash], out var kind) && kind == PendingKind.Tree)
+            {
+                return true;
+            }
+        }
+
+        return entries.TryGetValue("", out var rootKind) && rootKind == PendingKind.Tree && path.Length > 0;
+    }
+
+    private void CollapseIfTooBigLocked()
+    {
+        if (entries.Count + moves.Count > MaxPaths)
+        {
+            fullReconcile = true;
+            entries.Clear();
+            moves.Clear();
+        }
+    }
+
+    private static bool IsBelow(string path, string directory) =>
+        directory.Length == 0 ? path.Length > 0 : path.Length > directory.Length && path[directory.Length] == '/' && path.StartsWith(directory, StringComparison.Ordinal);
+}

@@ -1,0 +1,474 @@
+using System.Text;
+using System.Threading.Channels;
+using Serilog;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>
+/// Mirrors one workspace to one remote. The loop waits for pending changes, takes them all as one
+/// batch, replays renames, sends the batch with one rsync call, and moves between the
+/// <see cref="RemoteState"/>s; it never waits on another remote. A failed batch goes back into the
+/// pending set and is retried with capped exponential backoff.
+/// </summary>
+internal sealed class RemoteLoop : IAsyncDisposable
+{
+    /// <summary>First retry delay after a failure; doubles per consecutive failure.</summary>
+    private static readonly TimeSpan InitialBackoff = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Longest delay between retries of a failure that may pass (a network cut).</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>Delay between retries of a failure that will not pass by itself (a refused key): slow, but it recovers once fixed.</summary>
+    private static readonly TimeSpan PermanentRetry = TimeSpan.FromSeconds(60);
+
+    /// <summary>Consecutive partial transfers (rsync 23) after which the remote reports Failed.</summary>
+    private const int PartialLimit = 3;
+
+    private readonly string root;
+    private readonly Destination destination;
+    private readonly Endpoint endpoint;
+    private readonly Func<string?> filterFile;
+    private readonly Action changed;
+    private readonly ILogger log;
+
+    /// <summary>Wakes the loop: new changes, resume, stop. Capacity one: many wakes while busy make one.</summary>
+    private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private readonly CancellationTokenSource stopping = new();
+
+    /// <summary>Guards the status fields below, <see cref="waiters"/> and <see cref="progressListeners"/>.</summary>
+    private readonly Lock gate = new();
+
+    private RemoteState state = RemoteState.Connecting;
+    private string? lastError;
+    private DateTimeOffset? lastSyncTime;
+    private long bytesSent;
+    private long filesSent;
+    private SyncProgress? progress;
+
+    /// <summary>The highest generation whose changes are all on the remote.</summary>
+    private long completedGeneration;
+
+    /// <summary>Callers waiting for a generation to complete; failFast ones also end on a failed attempt.</summary>
+    private readonly List<(long Generation, bool FailFast, TaskCompletionSource<bool> Done)> waiters = [];
+
+    private readonly List<IProgress<SyncProgress>> progressListeners = [];
+
+    /// <summary>Null until the self-test ran: whether --files-from with --delete-missing-args works against this remote.</summary>
+    private bool? incrementalWorks;
+
+    private bool initialSyncDone;
+    private volatile bool suspended;
+    private volatile string? haltReason;
+    private Task? loop;
+
+    public RemoteLoop(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, Action changed, ILogger log)
+    {
+        Definition = definition;
+        this.root = root;
+        this.endpoint = endpoint;
+        this.filterFile = filterFile;
+        this.changed = changed;
+        this.log = log.ForContext("Remote", definition.Name);
+        destination = Destination.Parse(definition.Destination, definition.Port);
+    }
+
+    public RemoteDefinition Definition { get; }
+
+    public PendingChanges Pending { get; } = new();
+
+    public RemoteStatus Status
+    {
+        get
+        {
+            lock (gate)
+            {
+                return new RemoteStatus
+                {
+                    RemoteId = Definition.Id,
+                    State = suspended ? RemoteState.Suspended : state,
+                    LastSyncTime = lastSyncTime,
+                    PendingChanges = Pending.Count,
+                    BytesSent = bytesSent,
+                    FilesSent = filesSent,
+                    LastError = haltReason ?? lastError,
+                    Progress = progress,
+                };
+            }
+        }
+    }
+
+    /// <summary>Starts the loop with a full reconcile: the remote becomes an exact mirror first.</summary>
+    public long Start()
+    {
+        var generation = Pending.RequestFullReconcile();
+        loop = Task.Run(RunAsync);
+        return generation;
+    }
+
+    public void Signal() => wake.Writer.TryWrite(true);
+
+    public void SetSuspended(bool value)
+    {
+        suspended = value;
+        changed();
+        Signal();
+    }
+
+    /// <summary>Stops sending (safety stop) with a reason, or lifts the stop with null.</summary>
+    public void SetHalted(string? reason)
+    {
+        haltReason = reason;
+        changed();
+        Signal();
+    }
+
+    /// <summary>
+    /// Completes with true once every change up to <paramref name="generation"/> is on the remote; with
+    /// false if <paramref name="failFast"/> and an attempt covering it failed.
+    /// </summary>
+    public Task<bool> WaitForAsync(long generation, bool failFast, IProgress<SyncProgress>? listener, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<bool> done;
+        lock (gate)
+        {
+            if (completedGeneration >= generation)
+            {
+                return Task.FromResult(true);
+            }
+
+            done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiters.Add((generation, failFast, done));
+            if (listener is not null)
+            {
+                progressListeners.Add(listener);
+            }
+        }
+
+        return listener is null
+            ? done.Task.WaitAsync(cancellationToken)
+            : Unlisten(done.Task.WaitAsync(cancellationToken), listener);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync().ConfigureAwait(false);
+        Signal();
+        if (loop is not null)
+        {
+            try
+            {
+                await loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await endpoint.DisposeAsync().ConfigureAwait(false);
+        lock (gate)
+        {
+            foreach (var (_, _, done) in waiters)
+            {
+                done.TrySetCanceled();
+            }
+
+            waiters.Clear();
+        }
+    }
+
+    private async Task<bool> Unlisten(Task<bool> waiting, IProgress<SyncProgress> listener)
+    {
+        try
+        {
+            return await waiting.ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (gate)
+            {
+                progressListeners.Remove(listener);
+            }
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var token = stopping.Token;
+        var failures = 0;
+        var partials = 0;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                if (suspended || haltReason is not null || Pending.IsEmpty)
+                {
+                    if (!suspended && haltReason is null && endpoint.IsConnected)
+                    {
+                        SetState(RemoteState.InSync, error: null);
+                    }
+
+                    await wake.Reader.ReadAsync(token).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (!endpoint.IsConnected)
+                {
+                    SetState(RemoteState.Connecting, lastError);
+                    await endpoint.ConnectAsync(token).ConfigureAwait(false);
+                    incrementalWorks ??= await SelfTestAsync(token).ConfigureAwait(false);
+                }
+
+                var batch = Pending.Take();
+                SetState(initialSyncDone ? RemoteState.Syncing : RemoteState.InitialSync, lastError);
+                var result = await SendAsync(batch, token).ConfigureAwait(false);
+                if (result.Outcome == RsyncOutcome.Success)
+                {
+                    failures = 0;
+                    partials = 0;
+                    Completed(batch, result);
+                    continue;
+                }
+
+                Pending.Requeue(batch);
+                FailedAttempt(batch);
+                if (result.Outcome == RsyncOutcome.Partial && ++partials < PartialLimit)
+                {
+                    SetState(RemoteState.Retrying, result.Describe());
+                    await Task.Delay(Backoff(++failures), token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var permanent = result.Outcome is RsyncOutcome.Permanent or RsyncOutcome.Partial;
+                SetState(permanent ? RemoteState.Failed : RemoteState.Retrying, result.Describe());
+                log.Warning("Sending to {Destination} failed: {Error}", Definition.Destination, result.Describe());
+                if (result.Outcome == RsyncOutcome.Transient)
+                {
+                    await endpoint.InvalidateAsync().ConfigureAwait(false);
+                }
+
+                await Task.Delay(permanent ? PermanentRetry : Backoff(++failures), token).ConfigureAwait(false);
+            }
+            catch (EndpointException exception)
+            {
+                SetState(exception.Permanent ? RemoteState.Failed : RemoteState.Retrying, exception.Message);
+                log.Warning("{Destination}: {Error}", Definition.Destination, exception.Message);
+                FailedAttempt(null);
+                try
+                {
+                    await Task.Delay(exception.Permanent ? PermanentRetry : Backoff(++failures), token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                log.Error(exception, "The loop of {Destination} failed; retrying", Definition.Destination);
+                SetState(RemoteState.Retrying, exception.Message);
+                try
+                {
+                    await Task.Delay(Backoff(++failures), token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static TimeSpan Backoff(int failures) =>
+        TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, InitialBackoff.Ticks << Math.Min(failures - 1, 20)));
+
+    /// <summary>One batch: renames first, then one rsync of every listed path (or of everything).</summary>
+    private async Task<RsyncResult> SendAsync(Batch batch, CancellationToken token)
+    {
+        if (!Directory.Exists(root))
+        {
+            // Never let a vanished workspace turn into a mass deletion on the remote.
+            SetHalted($"The workspace root {root} is missing; mirroring stopped so that nothing is deleted remotely.");
+            return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, "the workspace root is missing");
+        }
+
+        if (batch.FullReconcile || incrementalWorks == false)
+        {
+            return await FullAsync(token).ConfigureAwait(false);
+        }
+
+        await endpoint.MoveAsync(batch.Moves, token).ConfigureAwait(false);
+        var list = new StringBuilder();
+        foreach (var (path, _) in batch.Entries)
+        {
+            list.Append(path.Length == 0 ? "." : path).Append('\0');
+        }
+
+        var arguments = new List<string>(Rsync.CommonArguments())
+        {
+            "--files-from=-",
+            "--from0",
+            "--delete-missing-args",
+        };
+        AddFilterAndTransport(arguments);
+        log.Debug("Sending {Count} paths ({Moves} renames)", batch.Entries.Count, batch.Moves.Count);
+        return await Rsync.RunAsync(arguments, Encoding.UTF8.GetBytes(list.ToString()), null, token).ConfigureAwait(false);
+    }
+
+    private async Task<RsyncResult> FullAsync(CancellationToken token)
+    {
+        var arguments = new List<string>(Rsync.CommonArguments()) { "--info=progress2", "--no-inc-recursive" };
+        AddFilterAndTransport(arguments);
+        log.Information("Full reconcile to {Destination}", Definition.Destination);
+        var result = await Rsync.RunAsync(arguments, null, OnProgressLine, token).ConfigureAwait(false);
+        lock (gate)
+        {
+            progress = null;
+        }
+
+        return result;
+    }
+
+    private void AddFilterAndTransport(List<string> arguments)
+    {
+        if (filterFile() is { } rules)
+        {
+            arguments.Add($"--filter=. {rules}");
+        }
+
+        arguments.AddRange(endpoint.RsyncTransport);
+        arguments.Add("--");
+        arguments.Add(root.TrimEnd('/') + "/");
+        arguments.Add(endpoint.RsyncRoot);
+    }
+
+    private void OnProgressLine(string line)
+    {
+        if (Rsync.ParseProgress(line, Definition.Name) is not { } parsed)
+        {
+            return;
+        }
+
+        IProgress<SyncProgress>[] listeners;
+        lock (gate)
+        {
+            progress = parsed;
+            listeners = [.. progressListeners];
+        }
+
+        foreach (var listener in listeners)
+        {
+            listener.Report(parsed);
+        }
+
+        changed();
+    }
+
+    /// <summary>
+    /// Checks once per remote that rsync's --files-from with --delete-missing-args deletes what it
+    /// should (rsync 3.4.3 and some backports break it). If not, every batch becomes a full reconcile.
+    /// </summary>
+    private async Task<bool> SelfTestAsync(CancellationToken token)
+    {
+        var scratch = await endpoint.CreateScratchAsync(token).ConfigureAwait(false);
+        if (scratch is null)
+        {
+            log.Warning("Could not create a scratch directory for the rsync self-test on {Destination}; using full reconciles", Definition.Destination);
+            return false;
+        }
+
+        var empty = Directory.CreateTempSubdirectory("wsync-selftest-src-");
+        try
+        {
+            var arguments = new List<string>(Rsync.CommonArguments()) { "--files-from=-", "--from0", "--delete-missing-args" };
+            arguments.AddRange(endpoint.RsyncTransport);
+            arguments.AddRange(["--", empty.FullName + "/", scratch.Value.Operand]);
+            var result = await Rsync.RunAsync(arguments, "gone\0"u8.ToArray(), null, token).ConfigureAwait(false);
+            var works = result.Outcome == RsyncOutcome.Success && await scratch.Value.CheckGoneAndClean().ConfigureAwait(false);
+            if (!works)
+            {
+                log.Warning("rsync against {Destination} mishandles --files-from with --delete-missing-args ({Result}); every change will be sent by a full reconcile",
+                    Definition.Destination, result.Describe());
+            }
+
+            return works;
+        }
+        finally
+        {
+            empty.Delete(recursive: true);
+        }
+    }
+
+    private void Completed(Batch batch, RsyncResult result)
+    {
+        List<TaskCompletionSource<bool>> done = [];
+        lock (gate)
+        {
+            completedGeneration = Math.Max(completedGeneration, batch.Generation);
+            lastSyncTime = DateTimeOffset.UtcNow;
+            bytesSent += result.BytesSent;
+            filesSent += result.FilesTransferred;
+            initialSyncDone = initialSyncDone || batch.FullReconcile;
+            state = Pending.IsEmpty ? RemoteState.InSync : RemoteState.Syncing;
+            lastError = null;
+            for (var i = waiters.Count - 1; i >= 0; i--)
+            {
+                if (waiters[i].Generation <= completedGeneration)
+                {
+                    done.Add(waiters[i].Done);
+                    waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        foreach (var waiter in done)
+        {
+            waiter.TrySetResult(true);
+        }
+
+        changed();
+    }
+
+    /// <summary>Ends the fail-fast waits that this attempt covered.</summary>
+    private void FailedAttempt(Batch? batch)
+    {
+        List<TaskCompletionSource<bool>> failed = [];
+        lock (gate)
+        {
+            for (var i = waiters.Count - 1; i >= 0; i--)
+            {
+                if (waiters[i].FailFast && (batch is null || waiters[i].Generation <= batch.Generation))
+                {
+                    failed.Add(waiters[i].Done);
+                    waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        foreach (var waiter in failed)
+        {
+            waiter.TrySetResult(false);
+        }
+    }
+
+    private void SetState(RemoteState next, string? error)
+    {
+        bool different;
+        lock (gate)
+        {
+            different = state != next || lastError != error;
+            state = next;
+            lastError = error;
+        }
+
+        if (different)
+        {
+            log.Debug("{Remote} is {State}", Definition.Name, next);
+            changed();
+        }
+    }
+}

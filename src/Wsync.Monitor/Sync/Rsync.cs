@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>What a finished rsync run means for the loop.</summary>
+internal enum RsyncOutcome
+{
+    /// <summary>Done: the listed paths are right on the remote.</summary>
+    Success,
+
+    /// <summary>Some files failed (23): retried, but a permanent cause (permissions) eventually reports Failed.</summary>
+    Partial,
+
+    /// <summary>The connection or the remote end failed: reconnect and retry with backoff.</summary>
+    Transient,
+
+    /// <summary>Retrying cannot help (usage, protocol incompatibility, unsupported option).</summary>
+    Permanent,
+}
+
+internal sealed record RsyncResult(int ExitCode, RsyncOutcome Outcome, long BytesSent, long FilesTransferred, string Errors)
+{
+    public string Describe() => $"rsync exit code {ExitCode} ({Rsync.Meaning(ExitCode)}){(Errors.Length > 0 ? ": " + Errors : "")}";
+}
+
+/// <summary>Runs rsync from an argument vector (never a shell) and reads its outcome.</summary>
+internal static class Rsync
+{
+    /// <summary>
+    /// rsync's exit codes, classified (NOTES.md; rsync(1) EXIT VALUES). 24 (files vanished) is normal
+    /// while files change: their own events follow. 255 is ssh's own failure.
+    /// </summary>
+    private static readonly Dictionary<int, (RsyncOutcome Outcome, string Meaning)> ExitCodes = new()
+    {
+        [0] = (RsyncOutcome.Success, "success"),
+        [1] = (RsyncOutcome.Permanent, "syntax or usage error"),
+        [2] = (RsyncOutcome.Permanent, "protocol incompatibility"),
+        [3] = (RsyncOutcome.Transient, "errors selecting input/output files or directories"),
+        [4] = (RsyncOutcome.Permanent, "requested action not supported"),
+        [5] = (RsyncOutcome.Transient, "error starting client-server protocol"),
+        [10] = (RsyncOutcome.Transient, "error in socket I/O"),
+        [11] = (RsyncOutcome.Transient, "error in file I/O"),
+        [12] = (RsyncOutcome.Transient, "error in rsync protocol data stream"),
+        [13] = (RsyncOutcome.Transient, "errors with program diagnostics"),
+        [14] = (RsyncOutcome.Transient, "error in IPC code"),
+        [20] = (RsyncOutcome.Transient, "received SIGUSR1 or SIGINT"),
+        [21] = (RsyncOutcome.Transient, "some error returned by waitpid()"),
+        [22] = (RsyncOutcome.Transient, "error allocating core memory buffers"),
+        [23] = (RsyncOutcome.Partial, "partial transfer due to error"),
+        [24] = (RsyncOutcome.Success, "some source files vanished"),
+        [25] = (RsyncOutcome.Permanent, "the --max-delete limit stopped deletions"),
+        [30] = (RsyncOutcome.Transient, "timeout in data send/receive"),
+        [35] = (RsyncOutcome.Transient, "timeout waiting for daemon connection"),
+        [255] = (RsyncOutcome.Transient, "ssh failed: connection lost or refused"),
+    };
+
+    /// <summary>rsync's I/O timeout: a connection silent this long fails (exit 30) rather than hanging.</summary>
+    public const int IoTimeoutSeconds = 60;
+
+    public static string Meaning(int exitCode) => ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Meaning : "unknown";
+
+    /// <summary>The options every transfer shares: recurse, links as links, permissions, times; mirror deletions.</summary>
+    public static IEnumerable<string> CommonArguments()
+    {
+        yield return "-rlpt";
+        yield return "--delete";
+        yield return "--force";
+        yield return "-s"; // --secluded-args (--protect-args before 3.2.4): file names never meet the remote shell
+        yield return $"--timeout={IoTimeoutSeconds}";
+        yield return "--stats";
+    }
+
+    /// <summary>Runs rsync; <paramref name="input"/> goes to its stdin (the --files-from list).</summary>
+    public static async Task<RsyncResult> RunAsync(
+        IReadOnlyList<string> arguments,
+        byte[]? input,
+        Action<string>? progressLine,
+        CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("rsync")
+        {
+            RedirectStandardInput = input is not null,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start rsync");
+        var errors = ReadBoundedAsync(process.StandardError, 4096);
+        var stats = ReadOutputAsync(process.StandardOutput, progressLine);
+        try
+        {
+            if (input is not null)
+            {
+                await process.StandardInput.BaseStream.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+                process.StandardInput.Close();
+            }
+
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException)
+        {
+            KillQuietly(process);
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var (bytes, files) = await stats.ConfigureAwait(false);
+        var message = (await errors.ConfigureAwait(false)).Trim();
+        var outcome = ExitCodes.TryGetValue(process.ExitCode, out var entry) ? entry.Outcome : RsyncOutcome.Transient;
+        return new RsyncResult(process.ExitCode, outcome, bytes, files, message);
+    }
+
+    private static void KillQuietly(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>Reads stdout, splitting on '\r' and '\n' (progress lines end in '\r'), and picks the statistics.</summary>
+    private static async Task<(long Bytes, long Files)> ReadOutputAsync(StreamReader reader, Action<string>? progressLine)
+    {
+        long bytes = 0;
+        long files = 0;
+        var line = new StringBuilder();
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            for (var i = 0; i < read; i++)
+            {
+                var c = buffer[i];
+                if (c is not ('\r' or '\n'))
+                {
+                    line.Append(c);
+                    continue;
+                }
+
+                if (line.Length > 0)
+                {
+                    var text = line.ToString();
+                    line.Clear();
+                    if (TryStatistic(text, "Total bytes sent:", out var value))
+                    {
+                        bytes = value;
+                    }
+                    else if (TryStatistic(text, "Number of regular files transferred:", out value))
+                    {
+                        files = value;
+                    }
+                    else
+                    {
+                        progressLine?.Invoke(text);
+                    }
+                }
+            }
+        }
+
+        return (bytes, files);
+    }
+
+    private static bool TryStatistic(string line, string label, out long value)
+    {
+        value = 0;
+        if (!line.StartsWith(label, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var digits = line[label.Length..].Trim().Replace(",", "", StringComparison.Ordinal).Split(' ')[0];
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static async Task<string> ReadBoundedAsync(StreamReader reader, int limit)
+    {
+        var text = new StringBuilder();
+        var buffer = new char[1024];
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            if (text.Length < limit)
+            {
+                text.Append(buffer, 0, Math.Min(read, limit - text.Length));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Reads an --info=progress2 line: "1,234,567  45%  12.34MB/s  0:00:01 (xfr#12, to-chk=100/200)".
+    /// </summary>
+    public static SyncProgress? ParseProgress(string line, string remote)
+    {
+        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length < 2 || !parts[1].EndsWith('%') ||
+            !long.TryParse(parts[0].Replace(",", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) ||
+            !int.TryParse(parts[1].TrimEnd('%'), NumberStyles.None, CultureInfo.InvariantCulture, out var percent))
+        {
+            return null;
+        }
+
+        long filesDone = 0;
+        long filesTotal = 0;
+        var check = line.IndexOf("to-chk=", StringComparison.Ordinal);
+        if (check < 0)
+        {
+            check = line.IndexOf("ir-chk=", StringComparison.Ordinal);
+        }
+
+        if (check >= 0)
+        {
+            var counts = line[(check + 7)..].TrimEnd(')').Split('/');
+            if (counts.Length == 2 &&
+                long.TryParse(counts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var left) &&
+                long.TryParse(counts[1], NumberStyles.None, CultureInfo.InvariantCulture, out filesTotal))
+            {
+                filesDone = filesTotal - left;
+            }
+        }
+
+        return new SyncProgress
+        {
+            Remote = remote,
+            BytesDone = bytes,
+            BytesTotal = percent > 0 ? bytes * 100 / percent : 0,
+            FilesDone = filesDone,
+            FilesTotal = filesTotal,
+            Percent = Math.Clamp(percent, 0, 100),
+        };
+    }
+}

@@ -1,0 +1,368 @@
+using System.Diagnostics;
+using System.Text;
+using Serilog;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>
+/// A directory on an ssh host, reached through one ControlMaster connection that this endpoint starts
+/// and owns. rsync and every remote command ride on it (ControlMaster=no, the same ControlPath), so a
+/// batch costs a channel, not a handshake. BatchMode: never a prompt; an unknown host key is an error.
+/// </summary>
+internal sealed class SshEndpoint : Endpoint
+{
+    /// <summary>How long a new connection may take before it counts as unreachable.</summary>
+    private const int ConnectTimeoutSeconds = 10;
+
+    private readonly Destination destination;
+    private readonly RemoteDefinition remote;
+    private readonly string controlPath;
+    private readonly ILogger log;
+
+    /// <summary>The master process; null when none runs. Touched only by the remote's loop.</summary>
+    private Process? master;
+
+    /// <summary>What the master wrote to stderr, for error messages.</summary>
+    private readonly StringBuilder masterErrors = new();
+
+    public SshEndpoint(Destination destination, RemoteDefinition remote, string controlPath, ILogger log)
+    {
+        this.destination = destination;
+        this.remote = remote;
+        this.controlPath = controlPath;
+        this.log = log;
+        RsyncTransport = ["-e", string.Join(' ', SlaveOptions().Prepend("ssh"))];
+    }
+
+    public override string RsyncRoot => destination.RsyncRoot;
+
+    public override IReadOnlyList<string> RsyncTransport { get; }
+
+    public override bool IsConnected => master is { HasExited: false } && File.Exists(controlPath);
+
+    public override async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        await InvalidateAsync().ConfigureAwait(false);
+        var start = new ProcessStartInfo("ssh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in MasterArguments())
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        lock (masterErrors)
+        {
+            masterErrors.Clear();
+        }
+
+        master = Process.Start(start) ?? throw new InvalidOperationException("could not start ssh");
+        var errors = master.StandardError;
+        var reading = Task.Run(async () =>
+        {
+            string? line;
+            while ((line = await errors.ReadLineAsync().ConfigureAwait(false)) is not null)
+            {
+                lock (masterErrors)
+                {
+                    if (masterErrors.Length < 4096)
+                    {
+                        masterErrors.AppendLine(line);
+                    }
+                }
+            }
+        }, CancellationToken.None);
+
+        var deadline = Stopwatch.StartNew();
+        while (!File.Exists(controlPath))
+        {
+            if (master.HasExited)
+            {
+                await master.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+                await reading.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+                string text;
+                lock (masterErrors)
+                {
+                    text = masterErrors.ToString().Trim();
+                }
+
+                master.Dispose();
+                master = null;
+                throw Classify(text, remote.Destination);
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromSeconds(ConnectTimeoutSeconds + 5))
+            {
+                await InvalidateAsync().ConfigureAwait(false);
+                throw new EndpointException(ErrorIds.DestinationUnreachable, WsyncErrorCategory.OperationTimeout, permanent: false,
+                    $"ssh to {destination.SshTarget} did not connect within {ConnectTimeoutSeconds + 5} s.");
+            }
+
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (code, _, error) = await RunAsync($"mkdir -p -- {RemoteShell.Quote(destination.Path)}", cancellationToken).ConfigureAwait(false);
+        if (code != 0)
+        {
+            throw new EndpointException(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied, permanent: true,
+                $"Could not create {destination.Path} on {destination.SshTarget}: {error.Trim()}");
+        }
+
+        log.Information("Connected to {Target} (control socket {ControlPath})", destination.SshTarget, controlPath);
+    }
+
+    public override async Task InvalidateAsync()
+    {
+        if (master is not null)
+        {
+            if (!master.HasExited)
+            {
+                master.Kill(entireProcessTree: true);
+            }
+
+            await master.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            master.Dispose();
+            master = null;
+        }
+
+        try
+        {
+            File.Delete(controlPath);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public override async Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken)
+    {
+        if (moves.Count == 0)
+        {
+            return;
+        }
+
+        // One remote shell for every rename, in order. A rename onto an existing directory is left to
+        // rsync (mv would move into it); so is any rename that fails.
+        var script = new StringBuilder($"cd -- {RemoteShell.Quote(destination.Path)} || exit 1\n");
+        foreach (var move in moves)
+        {
+            var from = RemoteShell.Quote(move.From);
+            var to = RemoteShell.Quote(move.To);
+            var parent = Path.GetDirectoryName(move.To);
+            script.Append("if [ -e ").Append(from).Append(" ] || [ -L ").Append(from).Append(" ]; then ")
+                .Append("if [ ! -d ").Append(to).Append(" ] || [ -L ").Append(to).Append(" ]; then ");
+            if (!string.IsNullOrEmpty(parent))
+            {
+                script.Append("mkdir -p -- ").Append(RemoteShell.Quote(parent)).Append(" && ");
+            }
+
+            script.Append("mv -f -- ").Append(from).Append(' ').Append(to).Append("; fi; fi\n");
+        }
+
+        var (code, _, error) = await RunAsync(script.ToString(), cancellationToken).ConfigureAwait(false);
+        if (code != 0)
+        {
+            log.Debug("Remote renames failed ({Code}): {Error}; rsync will make the remote right", code, error.Trim());
+        }
+    }
+
+    public override async Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken)
+    {
+        var (code, output, _) = await RunAsync("d=$(mktemp -d) && mkdir \"$d/gone\" && printf '%s' \"$d\"", cancellationToken).ConfigureAwait(false);
+        var scratch = output.Trim();
+        if (code != 0 || scratch.Length == 0 || !scratch.StartsWith('/'))
+        {
+            return null;
+        }
+
+        var operand = (destination.User is null ? "" : destination.User + "@") +
+            (destination.Host!.Contains(':') ? $"[{destination.Host}]" : destination.Host) + ":" + scratch + "/";
+        return (operand, async () =>
+        {
+            var (gone, _, _) = await RunAsync($"test ! -e {RemoteShell.Quote(scratch + "/gone")}", CancellationToken.None).ConfigureAwait(false);
+            await RunAsync($"rm -rf -- {RemoteShell.Quote(scratch)}", CancellationToken.None).ConfigureAwait(false);
+            return gone == 0;
+        });
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (master is { HasExited: false })
+        {
+            // Ask the master to exit cleanly; it closes the connection and removes its socket.
+            var stop = new ProcessStartInfo("ssh") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (var argument in new[] { "-o", $"ControlPath={controlPath}", "-O", "exit", "--", destination.SshTarget })
+            {
+                stop.ArgumentList.Add(argument);
+            }
+
+            using var exit = Process.Start(stop);
+            if (exit is not null)
+            {
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await exit.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+                    await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+
+        await InvalidateAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a command line on the remote over the master; the caller quotes every operand.</summary>
+    public async Task<(int Code, string Output, string Error)> RunAsync(string command, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("ssh")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in SlaveOptions().Append("--").Append(destination.SshTarget).Append(command))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start ssh");
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
+    }
+
+    /// <summary>The master: authenticates with the remote's options and holds the connection for everyone else.</summary>
+    private IEnumerable<string> MasterArguments()
+    {
+        string[] fixedOptions =
+        [
+            "-M", "-N",
+            "-o", "ControlMaster=yes",
+            "-o", $"ControlPath={controlPath}",
+            "-o", "ControlPersist=no",
+            "-o", "BatchMode=yes",
+            "-o", $"ConnectTimeout={ConnectTimeoutSeconds}",
+            "-o", "ServerAliveInterval=10",
+            "-o", "ServerAliveCountMax=3",
+        ];
+        foreach (var option in fixedOptions)
+        {
+            yield return option;
+        }
+
+        if (destination.Port is { } port)
+        {
+            yield return "-p";
+            yield return port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (remote.IdentityFile is { } identity)
+        {
+            yield return "-i";
+            yield return identity;
+            yield return "-o";
+            yield return "IdentitiesOnly=yes";
+        }
+
+        foreach (var option in remote.SshOptions)
+        {
+            yield return "-o";
+            yield return option;
+        }
+
+        yield return "--";
+        yield return destination.SshTarget;
+    }
+
+    /// <summary>Options of every connection that rides on the master. No spaces: rsync's -e splits on them.</summary>
+    private IEnumerable<string> SlaveOptions()
+    {
+        yield return "-o";
+        yield return $"ControlPath={controlPath}";
+        yield return "-o";
+        yield return "ControlMaster=no";
+        yield return "-o";
+        yield return "BatchMode=yes";
+        yield return "-o";
+        yield return $"ConnectTimeout={ConnectTimeoutSeconds}";
+        if (destination.Port is { } port)
+        {
+            yield return "-p";
+            yield return port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>What ssh's stderr means, as an error the user can act on.</summary>
+    public static EndpointException Classify(string stderr, string target)
+    {
+        var text = stderr.Length > 0 ? stderr : "ssh exited without a message";
+        if (text.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", StringComparison.Ordinal) ||
+            text.Contains("Host key for", StringComparison.Ordinal) && text.Contains("has changed", StringComparison.Ordinal))
+        {
+            return new EndpointException(ErrorIds.HostKeyChanged, WsyncErrorCategory.SecurityError, permanent: true,
+                $"The host key of {target} has CHANGED since it was recorded in known_hosts: either the host was reinstalled or someone is in the middle. " +
+                $"Check it, then fix known_hosts (ssh-keygen -R). ssh said: {text}");
+        }
+
+        if (text.Contains("Host key verification failed", StringComparison.Ordinal) || text.Contains("host key is known", StringComparison.Ordinal))
+        {
+            return new EndpointException(ErrorIds.HostKeyUnknown, WsyncErrorCategory.SecurityError, permanent: true,
+                $"The host key of {target} is not in known_hosts, and wsync never trusts a key silently. Connect once with ssh to verify " +
+                $"and record it, or pass -SshOption 'StrictHostKeyChecking=accept-new' to trust it on first use. ssh said: {text}");
+        }
+
+        if (text.Contains("Permission denied", StringComparison.Ordinal) || text.Contains("Too many authentication failures", StringComparison.Ordinal))
+        {
+            return new EndpointException(ErrorIds.SshAuthenticationFailed, WsyncErrorCategory.PermissionDenied, permanent: true,
+                $"ssh could not log in to {target} with a key (wsync never asks for passwords). Check -IdentityFile and the remote authorized_keys. ssh said: {text}");
+        }
+
+        if (text.Contains("no such identity", StringComparison.OrdinalIgnoreCase) || text.Contains("not accessible", StringComparison.Ordinal))
+        {
+            return new EndpointException(ErrorIds.IdentityFileNotFound, WsyncErrorCategory.ObjectNotFound, permanent: true,
+                $"ssh cannot read the identity file for {target}. ssh said: {text}");
+        }
+
+        return new EndpointException(ErrorIds.DestinationUnreachable, WsyncErrorCategory.ConnectionError, permanent: false,
+            $"Cannot reach {target}. ssh said: {text}");
+    }
+}
+
+/// <summary>Quoting for the remote POSIX shell: every operand single-quoted, so it is data, never code.</summary>
+internal static class RemoteShell
+{
+    /// <summary>'…' with each ' written as '\''; a leading ~/ stays outside the quotes so the shell expands it.</summary>
+    public static string Quote(string value)
+    {
+        if (value == "~")
+        {
+            return "~";
+        }
+
+        if (value.StartsWith("~/", StringComparison.Ordinal))
+        {
+            return "~/" + Quote(value[2..]);
+        }
+
+        return "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+    }
+}

@@ -1,0 +1,489 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Text;
+using Serilog;
+
+namespace Wsync.Monitor.Watching;
+
+/// <summary>
+/// Watches a workspace with one inotify instance and a watch per directory, on a thread of its own
+/// that sleeps in poll(2) until the kernel has events or someone asks for a drain. Translates events
+/// into <see cref="Change"/>s for the sink: renames paired by cookie, new directories watched and then
+/// scanned (so nothing created before the watch existed is missed), excluded directories never watched.
+/// </summary>
+internal sealed class TreeWatcher : IDisposable
+{
+    private const int BufferSize = 256 * 1024;
+
+    /// <summary>How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO before counting as a move out.</summary>
+    private const int MovePairingMilliseconds = 2;
+
+    private readonly string root;
+    private readonly IWatchSink sink;
+    private readonly ILogger log;
+
+    /// <summary>Drain requests not yet answered; answered once every event queued before them was handed to the sink.</summary>
+    private readonly ConcurrentQueue<TaskCompletionSource> drains = new();
+
+    /// <summary>Watch descriptor → directory relative to the root. Touched only by the watcher thread (and Start before it runs).</summary>
+    private readonly Dictionary<int, string> directories = [];
+
+    /// <summary>The inverse of <see cref="directories"/>.</summary>
+    private readonly Dictionary<string, int> watches = new(StringComparer.Ordinal);
+
+    /// <summary>IN_MOVED_FROM events waiting for their IN_MOVED_TO, by cookie.</summary>
+    private readonly Dictionary<uint, (string Path, bool IsDirectory)> movesOut = [];
+
+    private volatile PathFilter filter;
+    private volatile bool stopping;
+    private int inotifyFd = -1;
+    private int wakeFd = -1;
+    private Thread? thread;
+    private bool limitReported;
+
+    public TreeWatcher(string root, PathFilter filter, IWatchSink sink, ILogger log)
+    {
+        this.root = root;
+        this.filter = filter;
+        this.sink = sink;
+        this.log = log;
+    }
+
+    /// <summary>Directories watched now.</summary>
+    public int WatchCount { get; private set; }
+
+    /// <summary>Set when the watch limit was hit: the watcher runs, but some directories are not watched.</summary>
+    public bool LimitReached => limitReported;
+
+    /// <summary>Creates the inotify instance, watches the whole tree and starts the thread.</summary>
+    public void Start()
+    {
+        inotifyFd = Inotify.Init(Inotify.NonBlocking | Inotify.CloseOnExec);
+        wakeFd = Inotify.EventFd(0, Inotify.NonBlocking | Inotify.CloseOnExec);
+        if (inotifyFd < 0 || wakeFd < 0)
+        {
+            throw new IOException($"inotify_init1 failed (errno {Marshal.GetLastPInvokeError()}); see fs.inotify.max_user_instances.");
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        WatchTree("");
+        log.Information("Watching {Count} directories of {Root} ({Milliseconds} ms)", WatchCount, root, clock.ElapsedMilliseconds);
+        thread = new Thread(Run) { IsBackground = true, Name = "inotify" };
+        thread.Start();
+    }
+
+    /// <summary>Completes once every event the kernel queued before the call has reached the sink.</summary>
+    public Task DrainAsync()
+    {
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        drains.Enqueue(drained);
+        Wake();
+        return drained.Task;
+    }
+
+    /// <summary>Replaces the exclusion rules (a .gitignore changed); the caller then reconciles.</summary>
+    public void UpdateFilter(PathFilter next) => filter = next;
+
+    public void Dispose()
+    {
+        stopping = true;
+        Wake();
+        thread?.Join();
+        if (inotifyFd >= 0)
+        {
+            Inotify.Close(inotifyFd);
+        }
+
+        if (wakeFd >= 0)
+        {
+            Inotify.Close(wakeFd);
+        }
+
+        foreach (var pending in drains)
+        {
+            pending.TrySetResult();
+        }
+    }
+
+    private unsafe void Wake()
+    {
+        if (wakeFd < 0)
+        {
+            return;
+        }
+
+        long one = 1;
+        Inotify.Write(wakeFd, (byte*)&one, sizeof(long));
+    }
+
+    private unsafe void Run()
+    {
+        var buffer = GC.AllocateArray<byte>(BufferSize, pinned: true);
+        var descriptors = stackalloc Inotify.PollDescriptor[2];
+        var changes = new List<Change>();
+        var answering = new List<TaskCompletionSource>();
+        while (!stopping)
+        {
+            descriptors[0] = new Inotify.PollDescriptor { Fd = inotifyFd, Events = Inotify.PollIn };
+            descriptors[1] = new Inotify.PollDescriptor { Fd = wakeFd, Events = Inotify.PollIn };
+            if (Inotify.Poll(descriptors, 2, -1) < 0 && Marshal.GetLastPInvokeError() != Inotify.ErrorInterrupted)
+            {
+                log.Error("poll failed with errno {Errno}", Marshal.GetLastPInvokeError());
+                Thread.Sleep(100);
+                continue;
+            }
+
+            if ((descriptors[1].ReturnedEvents & Inotify.PollIn) != 0)
+            {
+                long counter;
+                Inotify.Read(wakeFd, (byte*)&counter, sizeof(long));
+            }
+
+            // Everything queued before a drain request was made is in the kernel's queue now.
+            while (drains.TryDequeue(out var drain))
+            {
+                answering.Add(drain);
+            }
+
+            try
+            {
+                var outcome = ReadAvailable(buffer, changes);
+                if (movesOut.Count > 0 && WaitForMore(MovePairingMilliseconds))
+                {
+                    outcome |= ReadAvailable(buffer, changes);
+                }
+
+                foreach (var (path, isDirectory) in movesOut.Values)
+                {
+                    // Moved out of the workspace: its old path is gone.
+                    if (isDirectory)
+                    {
+                        ForgetTree(path, removeWatches: true);
+                    }
+
+                    changes.Add(Change.OfPath(path));
+                }
+
+                movesOut.Clear();
+                if (changes.Count > 0)
+                {
+                    sink.OnChanges(changes);
+                    changes = [];
+                }
+
+                if ((outcome & Outcome.Rescan) != 0)
+                {
+                    WatchTree("");
+                    sink.OnRescanNeeded("the kernel's event queue overflowed; reconciling everything");
+                }
+
+                if ((outcome & Outcome.RootLost) != 0)
+                {
+                    sink.OnRootLost($"the workspace root {root} was deleted, moved or unmounted");
+                }
+            }
+            catch (Exception exception)
+            {
+                log.Error(exception, "Processing inotify events failed; reconciling everything");
+                sink.OnRescanNeeded("internal error in the watcher: " + exception.Message);
+            }
+
+            foreach (var drain in answering)
+            {
+                drain.TrySetResult();
+            }
+
+            answering.Clear();
+        }
+    }
+
+    [Flags]
+    private enum Outcome
+    {
+        None = 0,
+        Rescan = 1,
+        RootLost = 2,
+    }
+
+    private unsafe bool WaitForMore(int milliseconds)
+    {
+        var descriptor = new Inotify.PollDescriptor { Fd = inotifyFd, Events = Inotify.PollIn };
+        return Inotify.Poll(&descriptor, 1, milliseconds) > 0;
+    }
+
+    private unsafe Outcome ReadAvailable(byte[] buffer, List<Change> changes)
+    {
+        var outcome = Outcome.None;
+        fixed (byte* start = buffer)
+        {
+            while (true)
+            {
+                var length = Inotify.Read(inotifyFd, start, buffer.Length);
+                if (length <= 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (length < 0 && errno == Inotify.ErrorInterrupted)
+                    {
+                        continue;
+                    }
+
+                    return outcome; // EAGAIN: the queue is empty
+                }
+
+                for (var offset = 0; offset < length;)
+                {
+                    var wd = *(int*)(start + offset);
+                    var mask = *(uint*)(start + offset + 4);
+                    var cookie = *(uint*)(start + offset + 8);
+                    var nameLength = *(int*)(start + offset + 12);
+                    var name = nameLength == 0
+                        ? ""
+                        : Encoding.UTF8.GetString(start + offset + Inotify.EventHeaderSize,
+                            new ReadOnlySpan<byte>(start + offset + Inotify.EventHeaderSize, nameLength).IndexOf((byte)0) is var nul and >= 0 ? nul : nameLength);
+                    offset += Inotify.EventHeaderSize + nameLength;
+                    outcome |= Handle(wd, mask, cookie, name, changes);
+                }
+            }
+        }
+    }
+
+    private Outcome Handle(int wd, uint mask, uint cookie, string name, List<Change> changes)
+    {
+        if ((mask & Inotify.QueueOverflow) != 0)
+        {
+            return Outcome.Rescan;
+        }
+
+        if (!directories.TryGetValue(wd, out var directory))
+        {
+            return (mask & Inotify.Ignored) != 0 ? Outcome.None : Outcome.Rescan;
+        }
+
+        if ((mask & Inotify.Ignored) != 0)
+        {
+            Forget(wd);
+            return directory.Length == 0 ? Outcome.RootLost : Outcome.None;
+        }
+
+        var isDirectory = (mask & Inotify.IsDirectory) != 0;
+        if (name.Length == 0)
+        {
+            // An event about a watched directory itself; its parent reports the same change by name.
+            if (directory.Length == 0 && (mask & (Inotify.DeleteSelf | Inotify.MoveSelf | Inotify.Unmount)) != 0)
+            {
+                return Outcome.RootLost;
+            }
+
+            if (directory.Length == 0 && (mask & Inotify.Attrib) != 0)
+            {
+                changes.Add(Change.OfPath(""));
+            }
+
+            return (mask & Inotify.Unmount) != 0 ? Outcome.Rescan : Outcome.None;
+        }
+
+        var path = directory.Length == 0 ? name : directory + "/" + name;
+        var current = filter;
+        if (current.IsExcluded(path, isDirectory))
+        {
+            return Outcome.None;
+        }
+
+        if (current.UsesGitIgnore && name == ".gitignore")
+        {
+            UpdateFilter(PathFilter.For(root, ExcludePatterns, useGitIgnore: true));
+            changes.Add(Change.OfPath(path));
+            return Outcome.Rescan;
+        }
+
+        if ((mask & Inotify.MovedFrom) != 0)
+        {
+            movesOut[cookie] = (path, isDirectory);
+            return Outcome.None;
+        }
+
+        if ((mask & Inotify.MovedTo) != 0)
+        {
+            if (movesOut.Remove(cookie, out var from))
+            {
+                if (isDirectory)
+                {
+                    RenameTree(from.Path, path);
+                }
+
+                changes.Add(Change.OfMove(from.Path, path, isDirectory));
+            }
+            else if (isDirectory)
+            {
+                WatchTree(path);
+                changes.Add(Change.OfTree(path));
+            }
+            else
+            {
+                changes.Add(Change.OfPath(path));
+            }
+
+            return Outcome.None;
+        }
+
+        if (isDirectory && (mask & Inotify.Create) != 0)
+        {
+            // Watch first, then the Tree change makes rsync send whatever was created before the watch.
+            WatchTree(path);
+            changes.Add(Change.OfTree(path));
+            return Outcome.None;
+        }
+
+        if (isDirectory && (mask & Inotify.Delete) != 0)
+        {
+            ForgetTree(path, removeWatches: false);
+            changes.Add(Change.OfPath(path));
+            return Outcome.None;
+        }
+
+        changes.Add(isDirectory ? Change.OfTree(path) : Change.OfPath(path));
+        return Outcome.None;
+    }
+
+    /// <summary>The -Exclude patterns this watcher was built with, for rebuilding the filter.</summary>
+    public IReadOnlyList<string> ExcludePatterns { get; init; } = [];
+
+    /// <summary>Adds watches for <paramref name="relative"/> and every directory below it that is not excluded.</summary>
+    private void WatchTree(string relative)
+    {
+        var pending = new Stack<string>([relative]);
+        while (pending.Count > 0 && !stopping)
+        {
+            var directory = pending.Pop();
+            var absolute = directory.Length == 0 ? root : Path.Combine(root, directory);
+            var wd = Inotify.AddWatch(inotifyFd, absolute, Inotify.DirectoryMask);
+            if (wd < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Inotify.ErrorNoSpace)
+                {
+                    ReportLimit();
+                    return;
+                }
+
+                continue; // vanished, or not a directory any more, or unreadable: its parent's events cover it
+            }
+
+            if (directories.TryGetValue(wd, out var previous) && previous != directory)
+            {
+                watches.Remove(previous);
+            }
+
+            if (!directories.ContainsKey(wd) || previous != directory)
+            {
+                directories[wd] = directory;
+                watches[directory] = wd;
+                WatchCount = directories.Count;
+            }
+
+            try
+            {
+                foreach (var child in new DirectoryInfo(absolute).EnumerateDirectories())
+                {
+                    if ((child.Attributes & FileAttributes.ReparsePoint) != 0)
+                    {
+                        continue; // a symlink: mirrored as a link, never followed
+                    }
+
+                    var childRelative = directory.Length == 0 ? child.Name : directory + "/" + child.Name;
+                    if (!filter.IsExcluded(childRelative, isDirectory: true))
+                    {
+                        pending.Push(childRelative);
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private void ReportLimit()
+    {
+        if (limitReported)
+        {
+            return;
+        }
+
+        limitReported = true;
+        var limit = File.Exists("/proc/sys/fs/inotify/max_user_watches")
+            ? File.ReadAllText("/proc/sys/fs/inotify/max_user_watches").Trim()
+            : "?";
+        var needed = CountDirectories();
+        var suggestion = long.TryParse(limit, out var current) ? Math.Max(current * 2, current + needed) : needed * 2;
+        var message = $"inotify ran out of watches: the workspace has {needed} directories to watch and fs.inotify.max_user_watches ({limit}) is used up. " +
+            $"Raise it (sudo sysctl fs.inotify.max_user_watches={suggestion}, and in /etc/sysctl.d/ to keep it), then Resume-WsyncWorkspace.";
+        log.Error("{Message}", message);
+        sink.OnWatchLimit(message);
+    }
+
+    private long CountDirectories()
+    {
+        long count = 0;
+        var pending = new Stack<string>([root]);
+        while (pending.Count > 0)
+        {
+            var directory = pending.Pop();
+            count++;
+            try
+            {
+                foreach (var child in new DirectoryInfo(directory).EnumerateDirectories())
+                {
+                    if ((child.Attributes & FileAttributes.ReparsePoint) == 0 &&
+                        !filter.IsExcluded(Path.GetRelativePath(root, child.FullName), isDirectory: true))
+                    {
+                        pending.Push(child.FullName);
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return count;
+    }
+
+    private void Forget(int wd)
+    {
+        if (directories.Remove(wd, out var directory) && watches.TryGetValue(directory, out var mapped) && mapped == wd)
+        {
+            watches.Remove(directory);
+        }
+
+        WatchCount = directories.Count;
+    }
+
+    /// <summary>Drops the mappings of a subtree; removes its watches too when it left the workspace (its inode is still watched).</summary>
+    private void ForgetTree(string path, bool removeWatches)
+    {
+        foreach (var (directory, wd) in watches.Where(w => w.Key == path || w.Key.StartsWith(path + "/", StringComparison.Ordinal)).ToList())
+        {
+            watches.Remove(directory);
+            directories.Remove(wd);
+            if (removeWatches)
+            {
+                Inotify.RemoveWatch(inotifyFd, wd);
+            }
+        }
+
+        WatchCount = directories.Count;
+    }
+
+    /// <summary>A directory moved inside the workspace keeps its watches (they follow the inode); only the names change.</summary>
+    private void RenameTree(string from, string to)
+    {
+        foreach (var (directory, wd) in watches.Where(w => w.Key == from || w.Key.StartsWith(from + "/", StringComparison.Ordinal)).ToList())
+        {
+            var renamed = to + directory[from.Length..];
+            watches.Remove(directory);
+            watches[renamed] = wd;
+            directories[wd] = renamed;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Wsync.TestSupport;
+
+/// <summary>
+/// A private sshd on 127.0.0.1 for the tests: a free high port, its own host key, an authorized client
+/// key and a known_hosts file, logging in as the current user. Works as root (CI) and as an ordinary
+/// user. Stopping kills the daemon and every session process it spawned, by pid.
+/// </summary>
+public sealed class SshServer : IDisposable
+{
+    private Process? process;
+
+    private SshServer(string directory)
+    {
+        Directory = directory;
+    }
+
+    /// <summary>Where the keys, config and known_hosts live.</summary>
+    public string Directory { get; }
+
+    public string Host => "127.0.0.1";
+
+    public int Port { get; private set; }
+
+    public string User { get; } = Environment.UserName;
+
+    /// <summary>The client's private key, for -IdentityFile.</summary>
+    public string IdentityFile => Path.Combine(Directory, "client_ed25519");
+
+    /// <summary>A known_hosts holding this server's host key.</summary>
+    public string KnownHostsFile => Path.Combine(Directory, "known_hosts");
+
+    /// <summary>The -SshOption values a remote on this server needs.</summary>
+    public string[] SshOptions => [$"UserKnownHostsFile={KnownHostsFile}"];
+
+    public int? ProcessId => process?.Id;
+
+    /// <summary>The destination of <paramref name="path"/> on this server: user@127.0.0.1:path.</summary>
+    public string Destination(string path) => $"{User}@{Host}:{path}";
+
+    /// <summary>Generates keys and config under <paramref name="directory"/> and starts sshd.</summary>
+    public static SshServer Start(string directory)
+    {
+        System.IO.Directory.CreateDirectory(directory);
+        var server = new SshServer(directory);
+        try
+        {
+            server.Prepare();
+            server.Launch();
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>Stops sshd and every session (the outage of a network cut); <see cref="Resume"/> brings it back on the same port.</summary>
+    public void Stop()
+    {
+        if (process is null)
+        {
+            return;
+        }
+
+        var all = Descendants(process.Id);
+        foreach (var pid in all.Append(process.Id))
+        {
+            Processes.Kill(pid);
+        }
+
+        process.WaitForExit();
+        process.Dispose();
+        process = null;
+    }
+
+    public void Resume() => Launch();
+
+    public void Dispose() => Stop();
+
+    private void Prepare()
+    {
+        var sshd = File.Exists("/usr/sbin/sshd") ? "/usr/sbin/sshd" : throw new InvalidOperationException("sshd is not installed (apt-get install openssh-server)");
+        _ = sshd;
+        Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-host", "-f", Path.Combine(Directory, "host_ed25519"));
+        Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-client", "-f", IdentityFile);
+        File.Copy(IdentityFile + ".pub", Path.Combine(Directory, "authorized_keys"));
+        File.SetUnixFileMode(Path.Combine(Directory, "authorized_keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Port = FreePort();
+        var hostKey = File.ReadAllText(Path.Combine(Directory, "host_ed25519.pub")).Trim();
+        File.WriteAllText(KnownHostsFile, $"[{Host}]:{Port} {string.Join(' ', hostKey.Split(' ').Take(2))}\n");
+        File.WriteAllText(Path.Combine(Directory, "sshd_config"), $"""
+            Port {Port}
+            ListenAddress {Host}
+            HostKey {Path.Combine(Directory, "host_ed25519")}
+            PidFile {Path.Combine(Directory, "sshd.pid")}
+            AuthorizedKeysFile {Path.Combine(Directory, "authorized_keys")}
+            UsePAM no
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            PermitRootLogin prohibit-password
+            StrictModes no
+            MaxSessions 128
+            MaxStartups 200:30:400
+            LogLevel ERROR
+            """);
+
+        if (NativeIds.EffectiveUserId == 0)
+        {
+            // sshd's privilege separation directory.
+            System.IO.Directory.CreateDirectory("/run/sshd");
+        }
+    }
+
+    private void Launch()
+    {
+        var start = new ProcessStartInfo("/usr/sbin/sshd")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "-D", "-e", "-f", Path.Combine(Directory, "sshd_config") })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        process = Process.Start(start) ?? throw new InvalidOperationException("could not start sshd");
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        Poll.Until(() => process.HasExited || Accepts(), TimeSpan.FromSeconds(20), $"sshd to listen on port {Port}");
+        if (process.HasExited)
+        {
+            throw new InvalidOperationException($"sshd exited with {process.ExitCode}; config in {Directory}");
+        }
+    }
+
+    private bool Accepts()
+    {
+        using var client = new TcpClient();
+        try
+        {
+            client.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static List<int> Descendants(int pid)
+    {
+        var found = new List<int>();
+        var queue = new Queue<int>([pid]);
+        while (queue.Count > 0)
+        {
+            foreach (var child in Processes.Children(queue.Dequeue()))
+            {
+                found.Add(child);
+                queue.Enqueue(child);
+            }
+        }
+
+        return found;
+    }
+
+    private static void Run(string file, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} failed ({process.ExitCode}): {error}");
+        }
+    }
+}
+
+internal static partial class NativeIds
+{
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
+
+    public static uint EffectiveUserId => GetEuid();
+}

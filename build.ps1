@@ -232,6 +232,7 @@ function Invoke-Test {
         }
 
         Write-Step 'Pester'
+        Invoke-Native dotnet @('build', (Join-Path $Root 'tests/Wsync.TestSupport'), '-c', $Configuration, '--nologo', '-v', 'quiet')
         $pesterResult = Join-Path $results 'pester.json'
         $pwsh = Get-PwshCommand
         & $pwsh[0] @($pwsh[1..($pwsh.Count - 1)] + @('-NoProfile', '-File', (Join-Path $Root 'tests/pester/Invoke-PesterRun.ps1'),

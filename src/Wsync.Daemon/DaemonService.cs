@@ -245,8 +245,10 @@ internal sealed class DaemonService(
         {
             SupervisionState.Failed => WorkspaceState.Failed,
             SupervisionState.Stopped => WorkspaceState.Stopped,
-            _ when status is null => workspace.Suspended ? WorkspaceState.Suspended : WorkspaceState.Starting,
-            _ => status.State,
+            _ when status?.State is WorkspaceState.Halted or WorkspaceState.Failed => status.State,
+            _ when workspace.Suspended => WorkspaceState.Suspended,
+            _ when status is null => WorkspaceState.Starting,
+            _ => status.State == WorkspaceState.Suspended ? WorkspaceState.Watching : status.State,
         };
         return new Workspace
         {
@@ -285,9 +287,11 @@ internal sealed class DaemonService(
         var destination = Destination.Parse(remote.Destination, remote.Port);
         var status = handle?.Status?.Remotes.FirstOrDefault(s => s.RemoteId == remote.Id);
         var supervision = handle?.Supervision.State ?? SupervisionState.Stopped;
-        var state = status?.State ?? (workspace.Suspended
-            ? RemoteState.Suspended
-            : supervision is SupervisionState.Failed or SupervisionState.Stopped ? RemoteState.Stopped : RemoteState.Connecting);
+        var state = supervision is SupervisionState.Failed or SupervisionState.Stopped
+            ? RemoteState.Stopped
+            : workspace.Suspended
+                ? RemoteState.Suspended
+                : status?.State is null or RemoteState.Suspended ? RemoteState.Connecting : status.State;
         return new Remote
         {
             Id = remote.Id,

@@ -16,6 +16,27 @@ function Invoke-Pwsh {
     & $executable @prefix @ArgumentList
 }
 
+function Import-WsyncTestSupport {
+    <# The C# harness shared with xunit: SshServer, TreeSnapshot, Poll. #>
+    if (-not ('Wsync.TestSupport.SshServer' -as [type])) {
+        Add-Type -Path $script:SupportAssembly
+    }
+}
+
+function Start-TestSshServer([string] $Directory) {
+    Import-WsyncTestSupport
+    [Wsync.TestSupport.SshServer]::Start($Directory)
+}
+
+function Assert-Mirrored([string] $Expected, [string] $Actual) {
+    <# Throws with every difference when the two trees differ (content, mode, link target, extra entries). #>
+    Import-WsyncTestSupport
+    $differences = [Wsync.TestSupport.TreeSnapshot]::Compare($Expected, $Actual, $null)
+    if ($differences.Count -gt 0) {
+        throw "$Actual differs from $Expected`n" + (($differences | Select-Object -First 30) -join "`n")
+    }
+}
+
 function Initialize-WsyncTest {
     <# Creates a temp root with a wsync home in it, points WSYNC_HOME at it and imports the module. #>
     $root = Join-Path '/tmp' ("wp-" + [guid]::NewGuid().ToString('n').Substring(0, 10))

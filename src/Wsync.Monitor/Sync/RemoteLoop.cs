@@ -302,10 +302,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
         }
 
         await endpoint.MoveAsync(batch.Moves, token).ConfigureAwait(false);
+        // "./" first: rsync skips --files-from lines that start with ';' or '#' as comments, even with --from0.
         var list = new StringBuilder();
         foreach (var (path, _) in batch.Entries)
         {
-            list.Append(path.Length == 0 ? "." : path).Append('\0');
+            list.Append(path.Length == 0 ? "." : "./" + path).Append('\0');
         }
 
         var arguments = new List<string>(Rsync.CommonArguments())

@@ -1,0 +1,91 @@
+using Wsync.TestSupport;
+using Wsync.Tests.Daemon;
+
+namespace Wsync.Tests.Monitor;
+
+/// <summary>One private sshd shared by a test class; stopped (with every session) at the end, by pid.</summary>
+public sealed class SshFixture : IDisposable
+{
+    private readonly TempDirectory directory = new("ssh");
+
+    public SshFixture()
+    {
+        Server = SshServer.Start(directory.Combine("sshd"));
+    }
+
+    public SshServer Server { get; }
+
+    public void Dispose()
+    {
+        Server.Dispose();
+        directory.Dispose();
+    }
+}
+
+/// <summary>A daemon with its own home, a client, and helpers to attach remotes and wait.</summary>
+internal sealed class MirrorSetup : IAsyncDisposable
+{
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private MirrorSetup(TempDirectory temp, DaemonProcess daemon, TestClient client)
+    {
+        Temp = temp;
+        Daemon = daemon;
+        Client = client;
+    }
+
+    public TempDirectory Temp { get; }
+
+    public DaemonProcess Daemon { get; }
+
+    public TestClient Client { get; }
+
+    public IWsyncDaemon Api => Client.Daemon;
+
+    public static async Task<MirrorSetup> StartAsync(string prefix)
+    {
+        var temp = new TempDirectory(prefix);
+        var daemon = DaemonProcess.Start(temp.Combine("home"));
+        var client = await TestClient.ConnectAsync(daemon.SocketPath);
+        return new MirrorSetup(temp, daemon, client);
+    }
+
+    public Task<Workspace> AddWorkspaceAsync(string path, string[]? exclude = null, bool gitIgnore = false) =>
+        Client.Call(Api.AddWorkspaceAsync(new AddWorkspaceRequest { Path = path, Exclude = exclude ?? [], UseGitIgnore = gitIgnore }, CancellationToken.None));
+
+    public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null) =>
+        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true }, null, CancellationToken.None));
+
+    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null) =>
+        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
+        {
+            Workspace = workspace,
+            Destination = server.Destination(path),
+            Name = name,
+            Port = server.Port,
+            IdentityFile = server.IdentityFile,
+            SshOptions = server.SshOptions,
+            WaitForInitialSync = true,
+        }, null, CancellationToken.None));
+
+    /// <summary>Wait-WsyncWorkspace: every change made so far is on every remote.</summary>
+    public Task<Workspace> WaitAsync(string workspace, TimeSpan? timeout = null) =>
+        Client.Call(Api.WaitWorkspaceAsync(workspace, (int)(timeout ?? Deadline).TotalMilliseconds, CancellationToken.None));
+
+    public async Task<Remote> RemoteAsync(string workspace, string name) =>
+        (await Client.Call(Api.GetRemotesAsync(workspace, CancellationToken.None))).Single(r => r.Name == name);
+
+    public static void AssertMirrored(string expected, string actual, Func<string, bool>? ignore = null)
+    {
+        var differences = TreeSnapshot.Compare(expected, actual, ignore);
+        Assert.True(differences.Count == 0, $"{actual} differs from {expected}:\n" + string.Join('\n', differences.Take(30)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        Daemon.Dispose();
+        Temp.Dispose();
+        await Task.CompletedTask;
+    }
+}

@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using Wsync.TestSupport;
+
+namespace Wsync.Tests.Monitor;
+
+/// <summary>The monitor end to end: a real daemon, real rsync, a real sshd on 127.0.0.1, real files.</summary>
+public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
+{
+    private const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
+        UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+
+    [Fact]
+    public async Task Attaching_to_a_workspace_that_holds_files_makes_each_remote_an_exact_mirror()
+    {
+        await using var setup = await MirrorSetup.StartAsync("mi");
+        var workspace = setup.Temp.CreateDirectory("web");
+        Directory.CreateDirectory(Path.Combine(workspace, "src/deep/er"));
+        File.WriteAllText(Path.Combine(workspace, "src/deep/er/main.c"), "int main;");
+        File.WriteAllBytes(Path.Combine(workspace, "empty"), []);
+        File.WriteAllText(Path.Combine(workspace, "run.sh"), "#!/bin/sh");
+        File.SetUnixFileMode(Path.Combine(workspace, "run.sh"), Executable);
+        File.CreateSymbolicLink(Path.Combine(workspace, "dangling"), "../nowhere");
+        File.CreateSymbolicLink(Path.Combine(workspace, "to-src"), "src");
+        var stale = setup.Temp.CreateDirectory("over-ssh", "stale-dir");
+        File.WriteAllText(Path.Combine(stale, "old"), "removed by the initial sync");
+        await setup.AddWorkspaceAsync(workspace);
+
+        var overSsh = await setup.ConnectSshAsync("web", ssh.Server, setup.Temp.Combine("over-ssh"), "ssh");
+        var local = await setup.ConnectLocalAsync("web", setup.Temp.CreateDirectory("local"));
+
+        Assert.Equal(RemoteState.InSync, overSsh.State);
+        Assert.Equal(RemoteState.InSync, local.State);
+        Assert.NotNull(overSsh.LastSyncTime);
+        MirrorSetup.AssertMirrored(workspace, setup.Temp.Combine("over-ssh"));
+        MirrorSetup.AssertMirrored(workspace, setup.Temp.Combine("local"));
+    }
+
+    [Fact]
+    public async Task A_detached_remote_gets_no_later_change_while_the_others_do()
+    {
+        await using var setup = await MirrorSetup.StartAsync("md");
+        var workspace = setup.Temp.CreateDirectory("web");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectLocalAsync("web", setup.Temp.CreateDirectory("kept"));
+        await setup.ConnectSshAsync("web", ssh.Server, setup.Temp.CreateDirectory("detached"), "detached");
+        File.WriteAllText(Path.Combine(workspace, "before"), "1");
+        await setup.WaitAsync("web");
+
+        await setup.Client.Call(setup.Api.DisconnectRemoteAsync("web", "detached", CancellationToken.None));
+        File.WriteAllText(Path.Combine(workspace, "after"), "2");
+        await setup.WaitAsync("web");
+
+        Assert.True(File.Exists(setup.Temp.Combine("kept", "after")));
+        Assert.True(File.Exists(setup.Temp.Combine("detached", "before")));
+        Assert.False(File.Exists(setup.Temp.Combine("detached", "after")));
+    }
+
+    [Fact]
+    public async Task Excluded_and_gitignored_paths_are_neither_watched_nor_sent_nor_deleted_remotely()
+    {
+        await using var setup = await MirrorSetup.StartAsync("mx");
+        var workspace = setup.Temp.CreateDirectory("web");
+        Directory.CreateDirectory(Path.Combine(workspace, "node_modules/pkg/a/b"));
+        Directory.CreateDirectory(Path.Combine(workspace, "src/gen"));
+        File.WriteAllText(Path.Combine(workspace, ".gitignore"), "*.log\ngen/\n");
+        File.WriteAllText(Path.Combine(workspace, "src/app.js"), "app");
+        File.WriteAllText(Path.Combine(workspace, "node_modules/pkg/index.js"), "dep");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        File.WriteAllText(Path.Combine(mirror, "remote-only.log"), "the remote's own log, excluded: never deleted");
+        await setup.AddWorkspaceAsync(workspace, ["node_modules/"], gitIgnore: true);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+
+        File.WriteAllText(Path.Combine(workspace, "debug.log"), "excluded");
+        File.WriteAllText(Path.Combine(workspace, "src/gen/out.js"), "excluded");
+        File.WriteAllText(Path.Combine(workspace, "node_modules/pkg/a/b/c.js"), "excluded");
+        File.WriteAllText(Path.Combine(workspace, "src/kept.js"), "sent");
+        var state = await setup.WaitAsync("web");
+
+        Assert.Equal(2, state.WatchedDirectories); // the root and src
+        Assert.True(File.Exists(Path.Combine(mirror, "src/kept.js")));
+        Assert.True(File.Exists(Path.Combine(mirror, "remote-only.log")));
+        Assert.False(File.Exists(Path.Combine(mirror, "debug.log")));
+        Assert.False(Directory.Exists(Path.Combine(mirror, "node_modules")));
+        Assert.False(Directory.Exists(Path.Combine(mirror, "src/gen")));
+    }
+
+    [Fact]
+    public async Task Renaming_a_200_MB_directory_over_ssh_sends_almost_nothing()
+    {
+        await using var setup = await MirrorSetup.StartAsync("mr");
+        var workspace = setup.Temp.CreateDirectory("web");
+        var big = Directory.CreateDirectory(Path.Combine(workspace, "assets/big")).FullName;
+        for (var i = 0; i < 4; i++)
+        {
+            File.WriteAllBytes(Path.Combine(big, $"blob{i}"), RandomNumberGenerator.GetBytes(50 * 1024 * 1024));
+        }
+
+        await setup.AddWorkspaceAsync(workspace);
+        var mirror = setup.Temp.Combine("mirror");
+        var before = await setup.ConnectSshAsync("web", ssh.Server, mirror, "ssh");
+        Assert.True(before.BytesSent > 200_000_000, $"the initial sync sent {before.BytesSent} bytes");
+
+        Directory.Move(big, Path.Combine(workspace, "renamed-big"));
+        await setup.WaitAsync("web");
+
+        var after = await setup.RemoteAsync("web", "ssh");
+        Assert.InRange(after.BytesSent - before.BytesSent, 0, 1024 * 1024);
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+
+    [Fact]
+    public async Task When_a_remote_rename_cannot_be_replayed_rsync_alone_makes_the_remote_right()
+    {
+        await using var setup = await MirrorSetup.StartAsync("mv");
+        var workspace = setup.Temp.CreateDirectory("web");
+        Directory.CreateDirectory(Path.Combine(workspace, "dir/sub"));
+        File.WriteAllText(Path.Combine(workspace, "dir/sub/file"), "content");
+        File.WriteAllText(Path.Combine(workspace, "x"), "x");
+        var mirror = setup.Temp.Combine("mirror");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+
+        // Behind wsync's back: the remote loses the sources, and gains a non-empty directory where one rename lands.
+        File.Delete(Path.Combine(mirror, "x"));
+        Directory.CreateDirectory(Path.Combine(mirror, "moved/occupied"));
+        File.Move(Path.Combine(workspace, "x"), Path.Combine(workspace, "y"));
+        Directory.Move(Path.Combine(workspace, "dir"), Path.Combine(workspace, "moved"));
+        await setup.WaitAsync("web");
+
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+
+    [Fact]
+    public async Task Changes_made_while_suspended_arrive_after_resume()
+    {
+        await using var setup = await MirrorSetup.StartAsync("ms");
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+
+        var suspended = await setup.Client.Call(setup.Api.SuspendWorkspaceAsync("web", CancellationToken.None));
+        File.WriteAllText(Path.Combine(workspace, "while-suspended"), "x");
+        Directory.CreateDirectory(Path.Combine(workspace, "dir"));
+        await Poll.UntilAsync(async () => (await setup.RemoteAsync("web", "127.0.0.1")).PendingChanges > 0, MirrorSetup.Deadline, "the change to be pending");
+
+        Assert.Equal(WorkspaceState.Suspended, suspended.State);
+        Assert.Equal(RemoteState.Suspended, (await setup.RemoteAsync("web", "127.0.0.1")).State);
+        Assert.False(File.Exists(Path.Combine(mirror, "while-suspended")));
+        var refused = await Assert.ThrowsAsync<WsyncException>(() => setup.WaitAsync("web"));
+        Assert.Equal(ErrorIds.WorkspaceSuspended, refused.ErrorId);
+
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        await setup.WaitAsync("web");
+
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+
+    [Fact]
+    public async Task Sync_reconciles_differences_made_behind_the_monitors_back()
+    {
+        await using var setup = await MirrorSetup.StartAsync("my");
+        var workspace = setup.Temp.CreateDirectory("web");
+        File.WriteAllText(Path.Combine(workspace, "a"), "a");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectLocalAsync("web", mirror);
+        File.WriteAllText(Path.Combine(mirror, "a"), "tampered on the remote");
+        File.WriteAllText(Path.Combine(mirror, "intruder"), "not in the workspace");
+
+        var synced = await setup.Client.Call(setup.Api.SyncWorkspaceAsync("web", null, CancellationToken.None));
+
+        Assert.Equal(RemoteState.InSync, Assert.Single(synced.Remotes).State);
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+}

@@ -268,14 +268,42 @@ function Invoke-Test {
 function Invoke-Package {
     Invoke-Build
     $repository = Join-Path $Out 'repository'
+    Remove-Item -Recurse -Force $repository -ErrorAction Ignore
     New-Item -ItemType Directory -Force $repository | Out-Null
     Write-Step "Publishing wsync $ModuleVersion into $repository"
-    & (Join-Path $Root 'tests/pester/Publish-LocalModule.ps1') -ModulePath $ModuleOut -RepositoryPath $repository
+    # PSResourceGet keeps repository registrations under HOME: use a throwaway one, never the user's.
+    $scratchHome = Join-Path $Out 'package-home'
+    Remove-Item -Recurse -Force $scratchHome -ErrorAction Ignore
+    New-Item -ItemType Directory -Force $scratchHome | Out-Null
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name wsync-local -Uri '$repository' -Trusted
+Publish-PSResource -Path '$ModuleOut' -Repository wsync-local
+"@
+    $pwsh = Get-PwshCommand
+    $previousHome = $env:HOME
+    try {
+        $env:HOME = $scratchHome
+        & $pwsh[0] @($pwsh[1..($pwsh.Count - 1)] + @('-NoProfile', '-Command', $script))
+        if ($LASTEXITCODE -ne 0) {
+            throw "Publish-PSResource failed with exit code $LASTEXITCODE"
+        }
+    }
+    finally {
+        $env:HOME = $previousHome
+        Remove-Item -Recurse -Force $scratchHome -ErrorAction Ignore
+    }
+    $package = Get-ChildItem $repository -Filter '*.nupkg' | Select-Object -First 1
+    Write-Step "Package: $($package.FullName) ($([math]::Round($package.Length / 1MB, 1)) MB)"
 }
 
 function Invoke-Bench {
     Invoke-Build
-    & (Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1') -ModulePath (Join-Path $ModuleOut 'wsync.psd1') @BenchArguments
+    $harness = Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1'
+    if (-not (Test-Path $harness)) {
+        throw 'The benchmark harness (tests/bench/Invoke-Benchmark.ps1) is not written yet.'
+    }
+    & $harness -ModulePath (Join-Path $ModuleOut 'wsync.psd1') @BenchArguments
 }
 
 function Invoke-Clean {

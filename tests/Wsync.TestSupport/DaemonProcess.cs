@@ -118,12 +118,14 @@ public sealed class DaemonProcess : IDisposable
     public IReadOnlyList<int> MonitorProcessIds() =>
         [.. Processes.Children(process.Id).Where(pid => Processes.Name(pid) is { } name && name.StartsWith("wsync-monitor", StringComparison.Ordinal))];
 
-    /// <summary>SIGKILL: no chance to clean up. Its monitors notice the closed channel and exit by themselves.</summary>
-    public void KillHard()
+    /// <summary>SIGKILL: no chance to clean up. Returns the monitors it had, which must notice the closed channel and exit by themselves.</summary>
+    public IReadOnlyList<int> KillHard()
     {
-        orphans.AddRange(MonitorProcessIds());
+        var monitors = MonitorProcessIds();
+        orphans.AddRange(monitors);
         process.Kill();
         process.WaitForExit();
+        return monitors;
     }
 
     public bool Accepts()

@@ -29,6 +29,7 @@ public sealed class CrashConsistencyTests : IDisposable
             var clock = System.Diagnostics.Stopwatch.StartNew();
             string? inFlight = null;
             var killed = false;
+            IReadOnlyList<int> orphans = [];
             for (var step = 0; !killed; step++)
             {
                 var name = $"w{round}-{step}";
@@ -40,7 +41,7 @@ public sealed class CrashConsistencyTests : IDisposable
                     : client.Call(client.Daemon.AddWorkspaceAsync(new AddWorkspaceRequest { Path = temp.CreateDirectory("ws", target) }, CancellationToken.None));
                 if (clock.Elapsed >= killAfter)
                 {
-                    daemon.KillHard();
+                    orphans = daemon.KillHard();
                     killed = true;
                 }
 
@@ -61,6 +62,12 @@ public sealed class CrashConsistencyTests : IDisposable
                 catch (WsyncException exception) when (killed && exception.ErrorId == ErrorIds.DaemonUnreachable)
                 {
                 }
+            }
+
+            // Monitors whose daemon died end themselves: no orphan keeps mirroring unsupervised.
+            foreach (var monitor in orphans)
+            {
+                Poll.Until(() => !Processes.IsAlive(monitor), TimeSpan.FromSeconds(10), $"orphaned monitor {monitor} to exit by itself");
             }
 
             var stored = ReadNames(Path.Combine(home, "wsync-ws-config.json"));

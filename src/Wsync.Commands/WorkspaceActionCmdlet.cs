@@ -35,7 +35,7 @@ public abstract class WorkspaceActionCmdlet : WsyncCmdlet
 
         foreach (var workspace in selected)
         {
-            if (Action is not null && !ShouldProcess(workspace.Name, Action))
+            if (Action is not null && !ShouldProcess(Describe(workspace), Action))
             {
                 continue;
             }
@@ -52,6 +52,9 @@ public abstract class WorkspaceActionCmdlet : WsyncCmdlet
     }
 
     #endregion
+
+    /// <summary>The ShouldProcess target text.</summary>
+    protected virtual string Describe(Workspace workspace) => workspace.Name;
 
     /// <summary>Acts on one workspace; returns it as it is afterwards.</summary>
     protected abstract Workspace Act(Workspace workspace);

@@ -91,7 +91,16 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
 
     public override Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken)
     {
-        var scratch = Directory.CreateTempSubdirectory("wsync-selftest-").FullName;
+        string scratch;
+        try
+        {
+            scratch = Directory.CreateTempSubdirectory("wsync-selftest-").FullName;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return Task.FromResult<(string, Func<Task<bool>>)?>(null);
+        }
+
         Directory.CreateDirectory(Path.Combine(scratch, "gone"));
         return Task.FromResult<(string, Func<Task<bool>>)?>((scratch + "/", () =>
         {

@@ -375,32 +375,41 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// </summary>
     private async Task<bool> SelfTestAsync(CancellationToken token)
     {
-        var scratch = await endpoint.CreateScratchAsync(token).ConfigureAwait(false);
-        if (scratch is null)
-        {
-            log.Warning("Could not create a scratch directory for the rsync self-test on {Destination}; using full reconciles", Definition.Destination);
-            return false;
-        }
-
-        var empty = Directory.CreateTempSubdirectory("wsync-selftest-src-");
         try
         {
-            var arguments = new List<string>(Rsync.CommonArguments()) { "--files-from=-", "--from0", "--delete-missing-args" };
-            arguments.AddRange(endpoint.RsyncTransport);
-            arguments.AddRange(["--", empty.FullName + "/", scratch.Value.Operand]);
-            var result = await Rsync.RunAsync(arguments, "gone\0"u8.ToArray(), null, token).ConfigureAwait(false);
-            var works = result.Outcome == RsyncOutcome.Success && await scratch.Value.CheckGoneAndClean().ConfigureAwait(false);
-            if (!works)
+            var scratch = await endpoint.CreateScratchAsync(token).ConfigureAwait(false);
+            if (scratch is null)
             {
-                log.Warning("rsync against {Destination} mishandles --files-from with --delete-missing-args ({Result}); every change will be sent by a full reconcile",
-                    Definition.Destination, result.Describe());
+                log.Warning("Could not create a scratch directory for the rsync self-test on {Destination}; every change will be sent by a full reconcile", Definition.Destination);
+                return false;
             }
 
-            return works;
+            var empty = Directory.CreateTempSubdirectory("wsync-selftest-src-");
+            try
+            {
+                var arguments = new List<string>(Rsync.CommonArguments()) { "--files-from=-", "--from0", "--delete-missing-args" };
+                arguments.AddRange(endpoint.RsyncTransport);
+                arguments.AddRange(["--", empty.FullName + "/", scratch.Value.Operand]);
+                var result = await Rsync.RunAsync(arguments, "./gone\0"u8.ToArray(), null, token).ConfigureAwait(false);
+                var works = result.Outcome == RsyncOutcome.Success && await scratch.Value.CheckGoneAndClean().ConfigureAwait(false);
+                if (!works)
+                {
+                    log.Warning("rsync against {Destination} mishandles --files-from with --delete-missing-args ({Result}); every change will be sent by a full reconcile",
+                        Definition.Destination, result.Describe());
+                }
+
+                return works;
+            }
+            finally
+            {
+                empty.Delete(recursive: true);
+            }
         }
-        finally
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            empty.Delete(recursive: true);
+            log.Warning("The rsync self-test for {Destination} could not run ({Error}); every change will be sent by a full reconcile",
+                Definition.Destination, exception.Message);
+            return false;
         }
     }
 

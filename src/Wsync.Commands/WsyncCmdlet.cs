@@ -37,7 +37,17 @@ public abstract class WsyncCmdlet : PSCmdlet
         }
     }
 
-    protected void Await(Task task) => Await(task.ContinueWith(t => { t.GetAwaiter().GetResult(); return true; }, TaskScheduler.Default));
+    protected void Await(Task task)
+    {
+        try
+        {
+            task.WaitAsync(Cancellation).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
 
     /// <summary>
     /// Runs a call that reports progress, writing each report with Write-Progress from the pipeline

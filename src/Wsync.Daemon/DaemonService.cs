@@ -12,7 +12,7 @@ internal sealed class DaemonService(
     WsyncConfig config,
     WorkspaceRegistry registry,
     MonitorSupervisor supervisor,
-    Func<DestinationProbe> probeFactory,
+    DestinationProbe probe,
     Action requestShutdown,
     ILogger log) : IWsyncDaemon
 {
@@ -94,7 +94,7 @@ internal sealed class DaemonService(
         CheckDestination(workspace, destination, request);
 
         // Reach the destination before anything is stored: a remote that cannot work is refused, not kept.
-        await probeFactory().CheckAsync(destination, remote, cancellationToken).ConfigureAwait(false);
+        await probe.CheckAsync(destination, remote, cancellationToken).ConfigureAwait(false);
 
         var updated = await registry.AddRemoteAsync(workspace.Id, remote, cancellationToken).ConfigureAwait(false);
         log.Information("Connected remote {Remote} ({Destination}) to {Workspace}", remote.Name, remote.Destination, workspace.Name);

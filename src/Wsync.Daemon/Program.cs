@@ -127,7 +127,7 @@ internal static class Program
         var shutdown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var supervisor = new MonitorSupervisor(monitorExecutable, config.LogDirectory, new SupervisionPolicy(), log);
         var probe = new DestinationProbe(monitorExecutable, TimeSpan.FromSeconds(30));
-        var service = new DaemonService(config, registry, supervisor, () => probe, () => shutdown.TrySetResult(), log);
+        var service = new DaemonService(config, registry, supervisor, probe, () => shutdown.TrySetResult(), log);
         await using var server = new RpcServer(config.DaemonCommandSocketPath, service, log);
         try
         {

@@ -42,10 +42,11 @@ internal sealed class MirrorSetup : IAsyncDisposable
 
     public IWsyncDaemon Api => Client.Daemon;
 
-    public static async Task<MirrorSetup> StartAsync(string prefix)
+    /// <summary>A fresh home and daemon; <paramref name="environment"/> is added to the daemon's (and so its monitors').</summary>
+    public static async Task<MirrorSetup> StartAsync(string prefix, Func<TempDirectory, Dictionary<string, string>>? environment = null)
     {
         var temp = new TempDirectory(prefix);
-        var daemon = DaemonProcess.Start(temp.Combine("home"));
+        var daemon = DaemonProcess.Start(temp.Combine("home"), environment?.Invoke(temp));
         var client = await TestClient.ConnectAsync(daemon.SocketPath);
         return new MirrorSetup(temp, daemon, client);
     }

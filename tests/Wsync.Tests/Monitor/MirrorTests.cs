@@ -159,30 +159,21 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task When_the_rsync_self_test_fails_every_change_goes_out_as_a_full_reconcile()
     {
-        var temp = new TempDirectory("mt");
-        try
-        {
-            // No usable TMPDIR: the self-test cannot make its scratch directory, so it must not trust incremental mode.
-            using var daemon = DaemonProcess.Start(temp.Combine("home"), new Dictionary<string, string> { ["TMPDIR"] = temp.Combine("no-such-dir") });
-            using var client = await Wsync.Tests.Daemon.TestClient.ConnectAsync(daemon.SocketPath);
-            var workspace = temp.CreateDirectory("web");
-            var mirror = temp.CreateDirectory("mirror");
-            await client.Call(client.Daemon.AddWorkspaceAsync(new AddWorkspaceRequest { Path = workspace }, CancellationToken.None));
-            await client.Call(client.Daemon.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = "web", Destination = mirror, WaitForInitialSync = true }, null, CancellationToken.None));
+        // No usable TMPDIR: the self-test cannot make its scratch directory, so it must not trust incremental mode.
+        await using var setup = await MirrorSetup.StartAsync("mt", temp => new() { ["TMPDIR"] = temp.Combine("no-such-dir") });
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectLocalAsync("web", mirror);
 
-            File.WriteAllText(Path.Combine(workspace, "a"), "a");
-            Directory.CreateDirectory(Path.Combine(workspace, "d"));
-            File.WriteAllText(Path.Combine(mirror, "stray"), "only a full reconcile removes this");
-            await client.Call(client.Daemon.WaitWorkspaceAsync("web", 60_000, CancellationToken.None));
+        File.WriteAllText(Path.Combine(workspace, "a"), "a");
+        Directory.CreateDirectory(Path.Combine(workspace, "d"));
+        File.WriteAllText(Path.Combine(mirror, "stray"), "only a full reconcile removes this");
+        await setup.WaitAsync("web");
 
-            MirrorSetup.AssertMirrored(workspace, mirror);
-            var log = string.Join('\n', Directory.GetFiles(Path.Combine(daemon.Home, "logs"), "monitor-*").Select(File.ReadAllText));
-            Assert.Contains("every change will be sent by a full reconcile", log);
-        }
-        finally
-        {
-            temp.Dispose();
-        }
+        MirrorSetup.AssertMirrored(workspace, mirror);
+        var log = string.Join('\n', Directory.GetFiles(Path.Combine(setup.Daemon.Home, "logs"), "monitor-*").Select(File.ReadAllText));
+        Assert.Contains("every change will be sent by a full reconcile", log);
     }
 
     [Fact]

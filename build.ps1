@@ -58,12 +58,13 @@ function Invoke-Native {
 }
 
 function Assert-SystemPackages {
-    # wsync mirrors with rsync over ssh; the tests also need sshd. Install them when we can (root on
-    # Debian/Ubuntu), otherwise say exactly what to install.
+    # wsync mirrors with rsync over ssh; the tests also need sshd, and the benchmark (and its smoke
+    # test) lsyncd. Install them when we can (root on Debian/Ubuntu), otherwise say exactly what to install.
     param([switch] $ForTests)
     $needed = [ordered]@{ rsync = 'rsync'; ssh = 'openssh-client' }
     if ($ForTests) {
         $needed['sshd'] = 'openssh-server'
+        $needed['lsyncd'] = 'lsyncd'
     }
     $missing = @($needed.Keys | Where-Object {
             -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) -and -not (Test-Path "/usr/sbin/$_")
@@ -298,11 +299,9 @@ Publish-PSResource -Path '$ModuleOut' -Repository wsync-local
 }
 
 function Invoke-Bench {
+    Assert-SystemPackages -ForTests
     Invoke-Build
     $harness = Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1'
-    if (-not (Test-Path $harness)) {
-        throw 'The benchmark harness (tests/bench/Invoke-Benchmark.ps1) is not written yet.'
-    }
     & $harness -ModulePath (Join-Path $ModuleOut 'wsync.psd1') @BenchArguments
 }
 

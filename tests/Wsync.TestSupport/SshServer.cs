@@ -6,16 +6,18 @@ namespace Wsync.TestSupport;
 
 /// <summary>
 /// A private sshd on 127.0.0.1 for the tests: a free high port, its own host key, an authorized client
-/// key and a known_hosts file, logging in as the current user. Works as root (CI) and as an ordinary
-/// user. Stopping kills the daemon and every session process it spawned, by pid.
+/// key and a known_hosts file. As root (CI) it logs in as <see cref="TestAccount"/>, a plain-shell account
+/// (see <see cref="LoginAccount"/>); otherwise as the current user. Stopping kills the daemon and every
+/// session process it spawned, by pid.
 /// </summary>
 public sealed class SshServer : IDisposable
 {
     private Process? process;
 
-    private SshServer(string directory)
+    private SshServer(string directory, string user)
     {
         Directory = directory;
+        User = user;
     }
 
     /// <summary>Where the keys, config and known_hosts live.</summary>
@@ -25,7 +27,11 @@ public sealed class SshServer : IDisposable
 
     public int Port { get; private set; }
 
-    public string User { get; } = Environment.UserName;
+    /// <summary>The account sessions log in as: remote directories must be writable by it (<see cref="Own"/>).</summary>
+    public string User { get; }
+
+    /// <summary>The plain-shell account the tests' sshd logs in as when they run as root; created on first use and kept.</summary>
+    public const string TestAccount = "wsync-test";
 
     /// <summary>The client's private key, for -IdentityFile.</summary>
     public string IdentityFile => Path.Combine(Directory, "client_ed25519");
@@ -41,11 +47,21 @@ public sealed class SshServer : IDisposable
     /// <summary>The destination of <paramref name="path"/> on this server: user@127.0.0.1:path.</summary>
     public string Destination(string path) => $"{User}@{Host}:{path}";
 
-    /// <summary>Generates keys and config under <paramref name="directory"/> and starts sshd.</summary>
-    public static SshServer Start(string directory)
+    /// <summary>
+    /// Generates keys and config under <paramref name="directory"/> and starts sshd. Sessions log in as
+    /// <paramref name="user"/> (default: <see cref="TestAccount"/> as root, else the current user). Another
+    /// account reads the authorized keys itself, so the directory is made world-readable (private keys stay 0600).
+    /// </summary>
+    public static SshServer Start(string directory, string? user = null)
     {
         System.IO.Directory.CreateDirectory(directory);
-        var server = new SshServer(directory);
+        if (user is null && LoginAccount.IsRoot)
+        {
+            LoginAccount.Ensure(TestAccount, "/nonexistent");
+            user = TestAccount;
+        }
+
+        var server = new SshServer(directory, user ?? Environment.UserName);
         try
         {
             server.Prepare();
@@ -81,6 +97,25 @@ public sealed class SshServer : IDisposable
 
     public void Resume() => Launch();
 
+    /// <summary>
+    /// Makes <paramref name="path"/> the login account's, with everything in it (<paramref name="recursive"/>),
+    /// so that a remote can be mirrored into it; or, for a directory the remote will create, its parent alone.
+    /// </summary>
+    public void Own(string path, bool recursive = true)
+    {
+        if (User != Environment.UserName)
+        {
+            LoginAccount.Own(User, path, recursive);
+        }
+    }
+
+    /// <summary>Adds this server's host key to known_hosts for another port (a proxy in front of it).</summary>
+    public void TrustPort(int port)
+    {
+        var hostKey = File.ReadAllText(Path.Combine(Directory, "host_ed25519.pub")).Trim();
+        File.AppendAllText(KnownHostsFile, $"[{Host}]:{port} {string.Join(' ', hostKey.Split(' ').Take(2))}\n");
+    }
+
     public void Dispose() => Stop();
 
     private void Prepare()
@@ -90,10 +125,17 @@ public sealed class SshServer : IDisposable
         Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-host", "-f", Path.Combine(Directory, "host_ed25519"));
         Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-client", "-f", IdentityFile);
         File.Copy(IdentityFile + ".pub", Path.Combine(Directory, "authorized_keys"));
-        File.SetUnixFileMode(Path.Combine(Directory, "authorized_keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var readable = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (User != Environment.UserName)
+        {
+            readable |= UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+            File.SetUnixFileMode(Directory, readable | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
+
+        File.SetUnixFileMode(Path.Combine(Directory, "authorized_keys"), readable);
         Port = FreePort();
-        var hostKey = File.ReadAllText(Path.Combine(Directory, "host_ed25519.pub")).Trim();
-        File.WriteAllText(KnownHostsFile, $"[{Host}]:{Port} {string.Join(' ', hostKey.Split(' ').Take(2))}\n");
+        File.WriteAllText(KnownHostsFile, "");
+        TrustPort(Port);
         File.WriteAllText(Path.Combine(Directory, "sshd_config"), $"""
             Port {Port}
             ListenAddress {Host}

@@ -2,6 +2,8 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'WsyncTestHelpers.psm1') -Force
     $root = Initialize-WsyncTest
     $sshd = Start-TestSshServer (Join-Path $root 'sshd')
+    # As root the sshd logs in as a plain-shell account: it must be able to create the mirrors in $root.
+    $sshd.Own($root, $false)
     $sshParameters = @{ Port = $sshd.Port; IdentityFile = $sshd.IdentityFile; SshOption = $sshd.SshOptions }
 }
 

@@ -57,6 +57,13 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// <summary>Null until the self-test ran: whether --files-from with --delete-missing-args works against this remote.</summary>
     private bool? incrementalWorks;
 
+    /// <summary>
+    /// An rsync started ahead of the next batch, connected and waiting for its list (see <see cref="RsyncProcess"/>);
+    /// null when none is armed. Touched only by the loop's task (and DisposeAsync after the loop ended).
+    /// Always the --ignore-times variant: it serves batches of files only.
+    /// </summary>
+    private RsyncProcess? armed;
+
     private bool initialSyncDone;
     private volatile bool suspended;
     private volatile string? haltReason;
@@ -165,6 +172,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
             }
         }
 
+        Disarm();
         await endpoint.DisposeAsync().ConfigureAwait(false);
         lock (gate)
         {
@@ -206,6 +214,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     if (!suspended && haltReason is null && endpoint.IsConnected)
                     {
                         SetState(RemoteState.InSync, error: null);
+                        Arm();
                     }
 
                     await wake.Reader.ReadAsync(token).ConfigureAwait(false);
@@ -244,6 +253,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 log.Warning("Sending to {Destination} failed: {Error}", Definition.Destination, result.Describe());
                 if (result.Outcome == RsyncOutcome.Transient)
                 {
+                    Disarm();
                     await endpoint.InvalidateAsync().ConfigureAwait(false);
                 }
 
@@ -298,6 +308,8 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
         if (batch.FullReconcile || incrementalWorks == false)
         {
+            // The filter may have changed (a full reconcile follows every change of it): an armed rsync read the old one.
+            Disarm();
             return await FullAsync(token).ConfigureAwait(false);
         }
 
@@ -309,15 +321,66 @@ internal sealed class RemoteLoop : IAsyncDisposable
             list.Append(path.Length == 0 ? "." : "./" + path).Append('\0');
         }
 
-        var arguments = new List<string>(Rsync.CommonArguments())
+        // Files only (no directory to recurse): every listed file is compared by content, since a rewrite
+        // with the same size and timestamp (cp -p, a restore, two writes in one clock tick) passes rsync's quick check.
+        var filesOnly = batch.Entries.All(e => e.Kind == PendingKind.Path && e.Path.Length > 0);
+        var arguments = IncrementalArguments(filesOnly);
+        RsyncProcess run;
+        if (filesOnly && armed is { HasExited: false } ready && ready.Arguments.SequenceEqual(arguments))
         {
-            "--files-from=-",
-            "--from0",
-            "--delete-missing-args",
-        };
-        AddFilterAndTransport(arguments);
+            run = ready;
+            armed = null;
+        }
+        else
+        {
+            run = RsyncProcess.Start(arguments, takesInput: true, progressLine: null);
+        }
+
         log.Debug("Sending {Count} paths ({Moves} renames)", batch.Entries.Count, batch.Moves.Count);
-        return await Rsync.RunAsync(arguments, Encoding.UTF8.GetBytes(list.ToString()), null, token).ConfigureAwait(false);
+        using (run)
+        {
+            return await run.RunAsync(Encoding.UTF8.GetBytes(list.ToString()), token).ConfigureAwait(false);
+        }
+    }
+
+    private List<string> IncrementalArguments(bool filesOnly)
+    {
+        var arguments = new List<string>(Rsync.CommonArguments()) { "--files-from=-", "--from0", "--delete-missing-args" };
+        if (filesOnly)
+        {
+            arguments.Add("--ignore-times");
+        }
+
+        AddFilterAndTransport(arguments);
+        return arguments;
+    }
+
+    /// <summary>
+    /// Starts the rsync for the next batch of files now, while nothing is waiting: its ssh session, remote
+    /// rsync and protocol handshake are then done before the next change, which costs only its transfer.
+    /// </summary>
+    private void Arm()
+    {
+        if (incrementalWorks != true || armed is { HasExited: false })
+        {
+            return;
+        }
+
+        Disarm();
+        try
+        {
+            armed = RsyncProcess.Start(IncrementalArguments(filesOnly: true), takesInput: true, progressLine: null);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            log.Warning("Could not start rsync ahead of the next change: {Error}", exception.Message);
+        }
+    }
+
+    private void Disarm()
+    {
+        armed?.Dispose();
+        armed = null;
     }
 
     private async Task<RsyncResult> FullAsync(CancellationToken token)

@@ -59,6 +59,9 @@ internal static class Rsync
     /// <summary>rsync's I/O timeout: a connection silent this long fails (exit 30) rather than hanging.</summary>
     public const int IoTimeoutSeconds = 60;
 
+    public static RsyncResult Result(int exitCode, long bytes, long files, string errors) =>
+        new(exitCode, ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Outcome : RsyncOutcome.Transient, bytes, files, errors);
+
     public static string Meaning(int exitCode) => ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Meaning : "unknown";
 
     /// <summary>The options every transfer shares: recurse, links as links, permissions, times; mirror deletions.</summary>
@@ -68,6 +71,7 @@ internal static class Rsync
         yield return "--delete";
         yield return "--force";
         yield return "-s"; // --secluded-args (--protect-args before 3.2.4): file names never meet the remote shell
+        yield return "--modify-window=-1"; // compare nanoseconds: the default quick check sees only whole seconds
         yield return $"--timeout={IoTimeoutSeconds}";
         yield return "--stats";
     }
@@ -79,49 +83,11 @@ internal static class Rsync
         Action<string>? progressLine,
         CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo("rsync")
-        {
-            RedirectStandardInput = input is not null,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start rsync");
-        var errors = ReadBoundedAsync(process.StandardError, 4096);
-        var stats = ReadOutputAsync(process.StandardOutput, progressLine);
-        try
-        {
-            if (input is not null)
-            {
-                await process.StandardInput.BaseStream.WriteAsync(input, cancellationToken).ConfigureAwait(false);
-                process.StandardInput.Close();
-            }
-
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is OperationCanceledException or IOException)
-        {
-            KillQuietly(process);
-            if (exception is OperationCanceledException)
-            {
-                throw;
-            }
-
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-
-        var (bytes, files) = await stats.ConfigureAwait(false);
-        var message = (await errors.ConfigureAwait(false)).Trim();
-        var outcome = ExitCodes.TryGetValue(process.ExitCode, out var entry) ? entry.Outcome : RsyncOutcome.Transient;
-        return new RsyncResult(process.ExitCode, outcome, bytes, files, message);
+        using var process = RsyncProcess.Start(arguments, input is not null, progressLine);
+        return await process.RunAsync(input, cancellationToken).ConfigureAwait(false);
     }
 
-    private static void KillQuietly(Process process)
+    internal static void KillQuietly(Process process)
     {
         try
         {
@@ -133,7 +99,7 @@ internal static class Rsync
     }
 
     /// <summary>Reads stdout, splitting on '\r' and '\n' (progress lines end in '\r'), and picks the statistics.</summary>
-    private static async Task<(long Bytes, long Files)> ReadOutputAsync(StreamReader reader, Action<string>? progressLine)
+    internal static async Task<(long Bytes, long Files)> ReadOutputAsync(StreamReader reader, Action<string>? progressLine)
     {
         long bytes = 0;
         long files = 0;
@@ -186,7 +152,7 @@ internal static class Rsync
         return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out value);
     }
 
-    private static async Task<string> ReadBoundedAsync(StreamReader reader, int limit)
+    internal static async Task<string> ReadBoundedAsync(StreamReader reader, int limit)
     {
         var text = new StringBuilder();
         var buffer = new char[1024];
@@ -243,5 +209,88 @@ internal static class Rsync
             FilesTotal = filesTotal,
             Percent = Math.Clamp(percent, 0, 100),
         };
+    }
+}
+
+/// <summary>
+/// One rsync process, started before its input is known. Started early with --files-from=-, rsync opens
+/// its ssh session, starts the remote rsync and negotiates the protocol, then blocks reading the list: a
+/// batch handed to such an "armed" process costs only the transfer itself.
+/// </summary>
+internal sealed class RsyncProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly Task<(long Bytes, long Files)> output;
+    private readonly Task<string> errors;
+
+    private RsyncProcess(IReadOnlyList<string> arguments, Process process, Action<string>? progressLine)
+    {
+        Arguments = arguments;
+        this.process = process;
+        errors = Rsync.ReadBoundedAsync(process.StandardError, 4096);
+        output = Rsync.ReadOutputAsync(process.StandardOutput, progressLine);
+    }
+
+    public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>Exited before its input came (the connection dropped while it waited): not usable.</summary>
+    public bool HasExited => process.HasExited;
+
+    public static RsyncProcess Start(IReadOnlyList<string> arguments, bool takesInput, Action<string>? progressLine)
+    {
+        var start = new ProcessStartInfo("rsync")
+        {
+            RedirectStandardInput = takesInput,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start rsync");
+        return new RsyncProcess(arguments, process, progressLine);
+    }
+
+    /// <summary>Hands over <paramref name="input"/> (closing stdin) and waits for the outcome.</summary>
+    public async Task<RsyncResult> RunAsync(byte[]? input, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (input is not null)
+            {
+                await process.StandardInput.BaseStream.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+                process.StandardInput.Close();
+            }
+
+            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException)
+        {
+            Rsync.KillQuietly(process);
+            if (exception is OperationCanceledException)
+            {
+                throw;
+            }
+
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        var (bytes, files) = await output.ConfigureAwait(false);
+        var message = (await errors.ConfigureAwait(false)).Trim();
+        return Rsync.Result(process.ExitCode, bytes, files, message);
+    }
+
+    /// <summary>Ends the process (an armed one no longer wanted); the remote rsync exits with the connection.</summary>
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            Rsync.KillQuietly(process);
+        }
+
+        process.Dispose();
     }
 }

@@ -18,6 +18,16 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO before counting as a move out.</summary>
     private const int MovePairingMilliseconds = 2;
 
+    /// <summary>
+    /// A file being written (IN_CREATE or IN_MODIFY, no IN_CLOSE_WRITE yet) is held until its writer closes
+    /// it, or until it has been quiet this long: an edit is sent once, complete, instead of once half-written
+    /// and again when closed (the second rsync would double the latency).
+    /// </summary>
+    private const int WriteQuietMilliseconds = 50;
+
+    /// <summary>The longest a file written without pause (a log held open) is held before it is sent anyway.</summary>
+    private const int WriteHoldMilliseconds = 1000;
+
     private readonly string root;
     private readonly IWatchSink sink;
     private readonly ILogger log;
@@ -33,6 +43,9 @@ internal sealed class TreeWatcher : IDisposable
 
     /// <summary>IN_MOVED_FROM events waiting for their IN_MOVED_TO, by cookie.</summary>
     private readonly Dictionary<uint, (string Path, bool IsDirectory)> movesOut = [];
+
+    /// <summary>Files being written, by path: when the first and the last write were seen (Environment.TickCount64). Watcher thread only.</summary>
+    private readonly Dictionary<string, (long First, long Last)> writing = new(StringComparer.Ordinal);
 
     private volatile PathFilter filter;
     private volatile bool stopping;
@@ -126,7 +139,7 @@ internal sealed class TreeWatcher : IDisposable
         {
             descriptors[0] = new Inotify.PollDescriptor { Fd = inotifyFd, Events = Inotify.PollIn };
             descriptors[1] = new Inotify.PollDescriptor { Fd = wakeFd, Events = Inotify.PollIn };
-            if (Inotify.Poll(descriptors, 2, -1) < 0 && Marshal.GetLastPInvokeError() != Inotify.ErrorInterrupted)
+            if (Inotify.Poll(descriptors, 2, NextWriteDue()) < 0 && Marshal.GetLastPInvokeError() != Inotify.ErrorInterrupted)
             {
                 log.Error("poll failed with errno {Errno}", Marshal.GetLastPInvokeError());
                 Thread.Sleep(100);
@@ -165,6 +178,7 @@ internal sealed class TreeWatcher : IDisposable
                 }
 
                 movesOut.Clear();
+                ReleaseWrites(changes, all: answering.Count > 0);
                 if (changes.Count > 0)
                 {
                     sink.OnChanges(changes);
@@ -194,6 +208,69 @@ internal sealed class TreeWatcher : IDisposable
             }
 
             answering.Clear();
+        }
+    }
+
+    /// <summary>Milliseconds until the next held write is due (poll's timeout), or -1 when none is held.</summary>
+    private int NextWriteDue()
+    {
+        if (writing.Count == 0)
+        {
+            return -1;
+        }
+
+        var now = Environment.TickCount64;
+        var due = writing.Values.Min(w => Math.Min(w.Last + WriteQuietMilliseconds, w.First + WriteHoldMilliseconds));
+        return (int)Math.Clamp(due - now, 0, WriteHoldMilliseconds);
+    }
+
+    /// <summary>Hands over the held writes that are due; all of them when a drain (a flush) asks for everything seen so far.</summary>
+    private void ReleaseWrites(List<Change> changes, bool all)
+    {
+        if (writing.Count == 0)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        foreach (var (path, write) in writing)
+        {
+            if (all || now >= write.Last + WriteQuietMilliseconds || now >= write.First + WriteHoldMilliseconds)
+            {
+                changes.Add(Change.OfPath(path));
+                writing.Remove(path);
+            }
+        }
+    }
+
+    /// <summary>True when a file event means "being written": hold it (see <see cref="WriteQuietMilliseconds"/>).</summary>
+    private bool HoldWrite(string path, uint mask)
+    {
+        if ((mask & (Inotify.Create | Inotify.Modify)) == 0 || (mask & Inotify.CloseWrite) != 0)
+        {
+            writing.Remove(path); // closed, deleted, renamed, chmod: sent now
+            return false;
+        }
+
+        if ((mask & Inotify.Create) != 0 && IsSymbolicLink(path))
+        {
+            return false; // a symlink is never written or closed: nothing to wait for
+        }
+
+        var now = Environment.TickCount64;
+        writing[path] = writing.TryGetValue(path, out var write) ? (write.First, now) : (now, now);
+        return true;
+    }
+
+    private bool IsSymbolicLink(string path)
+    {
+        try
+        {
+            return (File.GetAttributes(Path.Combine(root, path)) & FileAttributes.ReparsePoint) != 0;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return true; // already gone: nothing to wait for either
         }
     }
 
@@ -294,6 +371,11 @@ internal sealed class TreeWatcher : IDisposable
             UpdateFilter(PathFilter.For(root, ExcludePatterns, useGitIgnore: true));
             changes.Add(Change.OfPath(path));
             return Outcome.Rescan;
+        }
+
+        if (!isDirectory && HoldWrite(path, mask))
+        {
+            return Outcome.None;
         }
 
         if ((mask & Inotify.MovedFrom) != 0)

@@ -57,8 +57,18 @@ internal sealed class MirrorSetup : IAsyncDisposable
     public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null) =>
         Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true }, null, CancellationToken.None));
 
-    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null) =>
-        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
+    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null)
+    {
+        if (Directory.Exists(path))
+        {
+            server.Own(path);
+        }
+        else
+        {
+            server.Own(Path.GetDirectoryName(path)!, recursive: false); // the remote creates it
+        }
+
+        return Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
         {
             Workspace = workspace,
             Destination = server.Destination(path),
@@ -68,6 +78,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
             SshOptions = server.SshOptions,
             WaitForInitialSync = true,
         }, null, CancellationToken.None));
+    }
 
     /// <summary>Wait-WsyncWorkspace: every change made so far is on every remote.</summary>
     public Task<Workspace> WaitAsync(string workspace, TimeSpan? timeout = null) =>

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+
+namespace Wsync.TestSupport;
+
+/// <summary>
+/// An account with plain /bin/sh and no start-up files, for the loopback sshd to log in as when the tests
+/// or the bench run as root. Root's own shell start-up files run for every ssh command (~95 ms here,
+/// NOTES.md), and killing a session mid-way through them (a simulated network cut) can leave their locks
+/// behind (pyenv's rehash lock stalls every later login for 60 s).
+/// </summary>
+public static class LoginAccount
+{
+    private static readonly Lock Gate = new();
+
+    public static bool IsRoot => NativeIds.EffectiveUserId == 0;
+
+    /// <summary>Creates the account unless it exists; returns whether it was created. Needs root.</summary>
+    public static bool Ensure(string name, string home)
+    {
+        lock (Gate)
+        {
+            var created = false;
+            if (Run("id", ["-u", name], check: false) != 0)
+            {
+                // Two processes may race here (parallel test runs): the loser's useradd fails, the account exists.
+                created = Run("useradd", ["--system", "--user-group", "--shell", "/bin/sh", "--home-dir", home, "--no-create-home", name], check: false) == 0;
+                Run("id", ["-u", name]);
+            }
+
+            // A locked password ("!") is refused by sshd without PAM; "*" allows key logins only.
+            Run("usermod", ["-p", "*", name]);
+            return created;
+        }
+    }
+
+    public static void Delete(string name) => Run("userdel", [name], check: false);
+
+    /// <summary>Hands <paramref name="path"/> (and, if <paramref name="recursive"/>, everything in it) to <paramref name="name"/>.</summary>
+    public static void Own(string name, string path, bool recursive = true) =>
+        Run("chown", recursive ? ["-R", $"{name}:{name}", "--", path] : [$"{name}:{name}", "--", path]);
+
+    internal static int Run(string file, string[] arguments, bool check = true)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (check && process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
+        }
+
+        return process.ExitCode;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Wsync.Bench;
+
+/// <summary>
+/// Tells when a file lands on a (loopback) remote with the expected content, without spinning: inotify on
+/// the remote directories wakes it the moment rsync renames its temporary file into place; a slow re-check
+/// every 20 ms covers anything an event could miss. The timestamp is taken when the event is read, before
+/// the content is compared.
+/// </summary>
+internal sealed class LandingProbe : IDisposable
+{
+    private static readonly TimeSpan Recheck = TimeSpan.FromMilliseconds(20);
+
+    private readonly int fd;
+    private readonly Thread reader;
+    private readonly ConcurrentDictionary<int, string> directories = new();
+    private readonly ConcurrentDictionary<string, Expectation> waiting = new();
+    private volatile bool disposed;
+
+    public LandingProbe()
+    {
+        fd = Native.InotifyInit(Native.InNonBlock | Native.InCloseOnExec);
+        if (fd < 0)
+        {
+            throw new InvalidOperationException($"inotify_init1 failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        reader = new Thread(Run) { IsBackground = true, Name = "landing probe" };
+        reader.Start();
+    }
+
+    /// <summary>Watches a remote directory whose files will be expected.</summary>
+    public void Watch(string directory)
+    {
+        var wd = Native.InotifyAddWatch(fd, directory, Native.InMovedTo | Native.InCloseWrite | Native.InCreate);
+        if (wd < 0)
+        {
+            throw new InvalidOperationException($"inotify_add_watch {directory} failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        directories[wd] = directory;
+    }
+
+    /// <summary>Completes with the Stopwatch timestamp at which <paramref name="path"/> first held <paramref name="content"/>.</summary>
+    public Task<long> Expect(string path, byte[] content)
+    {
+        var expectation = new Expectation(content);
+        waiting[path] = expectation;
+        Check(path, expectation, Stopwatch.GetTimestamp());
+        return expectation.Landed.Task;
+    }
+
+    /// <summary>Waits for every expectation, or throws naming the paths that did not land in time.</summary>
+    public static async Task<long[]> WhenAll(IReadOnlyList<(string Path, Task<long> Landed)> expectations, TimeSpan timeout)
+    {
+        var all = Task.WhenAll(expectations.Select(e => e.Landed));
+        if (await Task.WhenAny(all, Task.Delay(timeout)).ConfigureAwait(false) != all)
+        {
+            var late = expectations.Where(e => !e.Landed.IsCompleted).Select(e => e.Path);
+            throw new TimeoutException($"Not landed within {timeout.TotalSeconds:0.#} s: {string.Join(", ", late)}");
+        }
+
+        return await all.ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        disposed = true;
+        reader.Join();
+        Native.Close(fd);
+    }
+
+    private void Check(string path, Expectation expectation, long timestamp)
+    {
+        byte[] actual;
+        try
+        {
+            actual = File.ReadAllBytes(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        if (actual.AsSpan().SequenceEqual(expectation.Content) && waiting.TryRemove(new KeyValuePair<string, Expectation>(path, expectation)))
+        {
+            expectation.Landed.TrySetResult(timestamp);
+        }
+    }
+
+    private unsafe void Run()
+    {
+        var buffer = new byte[64 * 1024];
+        var lastRecheck = Stopwatch.GetTimestamp();
+        while (!disposed)
+        {
+            var poll = new Native.PollFd { Fd = fd, Events = 1 };
+            Native.Poll(&poll, 1, (int)Recheck.TotalMilliseconds);
+            var now = Stopwatch.GetTimestamp();
+            nint read;
+            fixed (byte* start = buffer)
+            {
+                read = Native.Read(fd, start, buffer.Length);
+            }
+
+            for (var offset = 0; offset < read;)
+            {
+                var wd = BitConverter.ToInt32(buffer, offset);
+                var nameLength = BitConverter.ToInt32(buffer, offset + 12);
+                var name = System.Text.Encoding.UTF8.GetString(buffer, offset + 16, nameLength).TrimEnd('\0');
+                offset += 16 + nameLength;
+                if (directories.TryGetValue(wd, out var directory) && waiting.TryGetValue(Path.Combine(directory, name), out var expectation))
+                {
+                    Check(Path.Combine(directory, name), expectation, now);
+                }
+            }
+
+            if (Stopwatch.GetElapsedTime(lastRecheck) >= Recheck)
+            {
+                lastRecheck = Stopwatch.GetTimestamp();
+                foreach (var (path, expectation) in waiting)
+                {
+                    Check(path, expectation, lastRecheck);
+                }
+            }
+        }
+    }
+
+    private sealed class Expectation(byte[] content)
+    {
+        public byte[] Content { get; } = content;
+
+        public TaskCompletionSource<long> Landed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

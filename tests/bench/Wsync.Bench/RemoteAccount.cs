@@ -1,0 +1,54 @@
+using Wsync.TestSupport;
+
+namespace Wsync.Bench;
+
+/// <summary>
+/// The account the loopback sshd logs in as. A remote whose login shell reads start-up files would make
+/// every ssh command cost what those files cost (~95 ms for root here, NOTES.md), and that is what would be
+/// measured; so as root the harness uses a dedicated account with plain /bin/sh and no start-up files,
+/// created for the run and removed after it. Without root it falls back to the current user, with a warning.
+/// </summary>
+internal sealed class RemoteAccount : IDisposable
+{
+    private const string AccountName = "wsync-bench";
+
+    private readonly bool created;
+
+    private RemoteAccount(string name, bool created)
+    {
+        Name = name;
+        this.created = created;
+    }
+
+    public string Name { get; }
+
+    public bool IsDedicated => Name == AccountName;
+
+    public static RemoteAccount Create(string home, Action<string> warn)
+    {
+        if (!LoginAccount.IsRoot)
+        {
+            warn($"Not root: the remote logs in as {Environment.UserName}, whose shell start-up files are part of every figure.");
+            return new RemoteAccount(Environment.UserName, created: false);
+        }
+
+        return new RemoteAccount(AccountName, LoginAccount.Ensure(AccountName, home));
+    }
+
+    /// <summary>Hands a directory the remote writes into to this account.</summary>
+    public void Own(string path)
+    {
+        if (IsDedicated)
+        {
+            LoginAccount.Own(Name, path);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (created)
+        {
+            LoginAccount.Delete(AccountName);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+
+namespace Wsync.Bench.Scenarios;
+
+/// <summary>5. Idle: CPU time of the daemon and monitor (and their children) over a quiet period. No polling means ≈ 0.</summary>
+internal static class Idle
+{
+    public const string Name = "5. Idle";
+
+    /// <summary>Clock ticks per second for /proc/PID/stat (USER_HZ, 100 on Linux).</summary>
+    private const double TicksPerSecond = 100;
+
+    public static async Task<ScenarioResult> RunAsync(BenchHost host)
+    {
+        using var probe = new LandingProbe();
+        await using var wsync = await WsyncMirror.StartAsync(host, "idle-wsync");
+        await using var lsyncd = await LsyncdMirror.StartAsync(host, "idle-lsyncd", tuned: true, probe);
+        probe.Watch(wsync.Remotes[0]);
+        await Contender.WaitLiveAsync(wsync, probe, TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(1)); // let the start-up settle: idle begins now
+
+        var wsyncBefore = CpuSeconds(host.Daemon.ProcessId);
+        var lsyncdBefore = CpuSeconds(lsyncd.ProcessId);
+        await Task.Delay(host.Size.Idle);
+        var wsyncCpu = CpuSeconds(host.Daemon.ProcessId) - wsyncBefore;
+        var lsyncdCpu = CpuSeconds(lsyncd.ProcessId) - lsyncdBefore;
+
+        var figure = new Figure(Name, $"CPU over {host.Size.Idle.TotalSeconds:0} s", "s", new Dictionary<string, Measurements>
+        {
+            [Contender.Wsync] = new([wsyncCpu]),
+            [Contender.LsyncdTuned] = new([lsyncdCpu]),
+        }, null);
+        var notes = new List<string>
+        {
+            "utime + stime from /proc of the daemon, its monitors and their children (ssh masters) — for lsyncd, of lsyncd and its children; " +
+            "the clock ticks at 10 ms, so 0.00 means fewer than one tick.",
+        };
+        return new ScenarioResult(Name, [figure], [new Goal(Name, "wsync CPU ≈ 0 (≤ 0.05 s per minute idle)", wsyncCpu * 60 / host.Size.Idle.TotalSeconds, 0.05, "s")], notes);
+    }
+
+    /// <summary>utime + stime of a process and its living descendants, in seconds.</summary>
+    public static double CpuSeconds(int pid) => BenchHost.Tree(pid).Sum(p =>
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{p}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    });
+}

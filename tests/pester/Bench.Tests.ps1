@@ -1,0 +1,61 @@
+# The benchmark is not a test, but its smoke mode is: every scenario once at tiny size, so the harness
+# cannot rot. Figures from a smoke run mean nothing; that it runs, reports and cleans up does.
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'WsyncTestHelpers.psm1') -Force
+    $output = Join-Path '/tmp' ('wb-' + [guid]::NewGuid().ToString('n').Substring(0, 10))
+    $repository = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+    $before = @(Get-ChildItem /tmp -Filter 'wsync-bench-*' -Directory -ErrorAction Ignore).Name
+    $log = & (Join-Path $repository 'tests/bench/Invoke-Benchmark.ps1') -ModulePath (Get-WsyncModulePath) -Smoke -OutputDirectory $output *>&1 | Out-String
+    $report = Get-Content -Raw (Join-Path $output 'latest.md') -ErrorAction Ignore
+}
+
+AfterAll {
+    Remove-Item -Recurse -Force $output -ErrorAction Ignore
+}
+
+Describe 'build.ps1 Bench in smoke mode' {
+    It 'runs scenario <Scenario> and reports its figures' -ForEach @(
+        @{ Scenario = '1. Single-edit latency'; Figure = 'latency' }
+        @{ Scenario = '2. Burst (tarball extracted)'; Figure = 'until identical' }
+        @{ Scenario = '3. Rename a large directory'; Figure = 'sent to the remote' }
+        @{ Scenario = '4. Large tree'; Figure = 'attach to InSync' }
+        @{ Scenario = '5. Idle'; Figure = 'CPU over' }
+        @{ Scenario = '6. Fan-out'; Figure = 'latency, last remote' }
+        @{ Scenario = '7. Control plane'; Figure = 'Get-WsyncWorkspace round trip' }
+    ) {
+        $report | Should -Not -BeNullOrEmpty -Because "the harness should have written a report; it said:`n$log"
+        $rows = @($report -split "`n" | Where-Object { $_ -like "| $Scenario | $Figure*" })
+        $rows.Count | Should -BeGreaterThan 0
+        ($rows -join "`n") | Should -Not -Match '\| n/a' -Because 'every contender of every figure has a measurement'
+    }
+
+    It 'measures every contender side by side: wsync, tuned and default lsyncd, one-shot rsync' {
+        foreach ($contender in 'wsync', 'lsyncd (delay=0, ControlMaster)', 'lsyncd (defaults)', 'one-shot rsync -a') {
+            $report | Should -BeLike "*| 1. Single-edit latency | latency | $contender |*"
+        }
+    }
+
+    It 'checks every goal of the issue' {
+        @($report -split "`n" | Where-Object { $_ -match '\| (yes|\*\*no\*\*) \|$' }).Count | Should -Be 12
+    }
+
+    It 'plots the latency distributions as a PNG' {
+        $png = [System.IO.File]::ReadAllBytes((Join-Path $output 'latency.png'))
+        $png.Length | Should -BeGreaterThan 1000
+        [System.Text.Encoding]::ASCII.GetString($png, 1, 3) | Should -Be 'PNG'
+    }
+
+    It 'stops what it started and removes what it created' {
+        @(Get-ChildItem /tmp -Filter 'wsync-bench-*' -Directory -ErrorAction Ignore).Name | Where-Object { $_ -notin $before } | Should -BeNullOrEmpty
+        $leftovers = foreach ($cmdline in Get-ChildItem /proc/*/cmdline -ErrorAction Ignore) {
+            $text = try { [System.IO.File]::ReadAllText($cmdline.FullName) } catch { '' }
+            if ($text -match '/tmp/wsync-bench-') { $text -replace "`0", ' ' }
+        }
+        $leftovers | Should -BeNullOrEmpty
+        if ((& id -u) -eq '0') {
+            & id -u wsync-bench 2>$null
+            $LASTEXITCODE | Should -Not -Be 0 -Because 'the bench account is removed after the run'
+        }
+    }
+}

@@ -36,6 +36,34 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     }
 
     [Fact]
+    public async Task A_rewrite_with_the_same_size_and_timestamp_still_reaches_the_remote()
+    {
+        // rsync's quick check (size + mtime) cannot see such a rewrite: cp -p, a restore from backup, or two
+        // writes within one tick of the file system's clock. Each is sent by content.
+        await using var setup = await MirrorSetup.StartAsync("mq");
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        var file = Path.Combine(workspace, "config.ini");
+        var stamp = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        File.WriteAllText(file, "mode=AAAA");
+        File.SetLastWriteTimeUtc(file, stamp);
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectLocalAsync("web", mirror);
+
+        for (var round = 0; round < 3; round++)
+        {
+            var content = $"mode={(char)('B' + round)}{(char)('B' + round)}{(char)('B' + round)}{(char)('B' + round)}";
+            File.WriteAllText(file, content);
+            File.SetLastWriteTimeUtc(file, stamp);
+            await setup.WaitAsync("web");
+
+            Assert.Equal(content, File.ReadAllText(Path.Combine(mirror, "config.ini")));
+        }
+
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+
+    [Fact]
     public async Task A_detached_remote_gets_no_later_change_while_the_others_do()
     {
         await using var setup = await MirrorSetup.StartAsync("md");

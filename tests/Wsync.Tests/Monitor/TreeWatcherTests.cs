@@ -62,6 +62,53 @@ public sealed class TreeWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_being_written_is_reported_once_when_its_writer_closes_it()
+    {
+        Watch();
+        using (var stream = new FileStream(At("edit.txt"), FileMode.Create, FileAccess.Write))
+        {
+            // Two writes, the file open in between: held, not reported half-written (unless the two are 50 ms apart).
+            stream.Write("half"u8);
+            stream.Flush();
+            stream.Write(" and the rest"u8);
+        }
+
+        var reported = await PollForChange("edit.txt", TimeSpan.FromSeconds(5));
+
+        Assert.Equal(ChangeKind.Path, reported.Kind);
+        Assert.DoesNotContain(await Seen(), c => c.Path == "edit.txt"); // reported once, not again on close
+    }
+
+    [Fact]
+    public async Task A_file_held_open_and_written_to_is_still_reported_without_being_closed()
+    {
+        Watch();
+        using var log = new FileStream(At("app.log"), FileMode.Create, FileAccess.Write);
+        log.Write("line 1\n"u8);
+        log.Flush();
+
+        var reported = await PollForChange("app.log", TimeSpan.FromSeconds(5));
+
+        Assert.Equal("app.log", reported.Path);
+    }
+
+    /// <summary>Waits (without a drain, which would release held writes) until the sink got a change of <paramref name="path"/>.</summary>
+    private async Task<Change> PollForChange(string path, TimeSpan timeout)
+    {
+        Change? found = null;
+        await Poll.UntilAsync(() =>
+        {
+            while (found is null && sink.Changes.TryDequeue(out var change))
+            {
+                found = change.Path == path ? change : null;
+            }
+
+            return Task.FromResult(found is not null);
+        }, timeout, $"a change of {path}");
+        return found!.Value;
+    }
+
+    [Fact]
     public async Task A_drain_returns_only_after_the_changes_made_before_it_reached_the_sink()
     {
         Watch();

@@ -57,7 +57,7 @@ public sealed class SshServer : IDisposable
         System.IO.Directory.CreateDirectory(directory);
         if (user is null && LoginAccount.IsRoot)
         {
-            LoginAccount.Ensure(TestAccount, "/nonexistent");
+            LoginAccount.Ensure(TestAccount, "/");
             user = TestAccount;
         }
 

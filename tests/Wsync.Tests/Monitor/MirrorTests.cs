@@ -151,6 +151,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         // Behind wsync's back: the remote loses the sources, and gains a non-empty directory where one rename lands.
         File.Delete(Path.Combine(mirror, "x"));
         Directory.CreateDirectory(Path.Combine(mirror, "moved/occupied"));
+        ssh.Server.Own(mirror);
         File.Move(Path.Combine(workspace, "x"), Path.Combine(workspace, "y"));
         Directory.Move(Path.Combine(workspace, "dir"), Path.Combine(workspace, "moved"));
         await setup.WaitAsync("web");

@@ -78,7 +78,7 @@ internal sealed class BenchHost : IAsyncDisposable
         DaemonProcess? daemon = null;
         try
         {
-            account = RemoteAccount.Create(Path.Combine(root, "remote-home"), message => Console.Error.WriteLine("warning: " + message));
+            account = RemoteAccount.Create("/", message => Console.Error.WriteLine("warning: " + message));
             ssh = SshServer.Start(Path.Combine(root, "sshd"), account.Name);
             daemon = DaemonProcess.Start(Path.Combine(root, "wsync-home"));
             var client = await WsyncClient.ConnectAsync(daemon.SocketPath);

@@ -385,7 +385,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     private async Task<RsyncResult> FullAsync(CancellationToken token)
     {
-        var arguments = new List<string>(Rsync.CommonArguments()) { "--info=progress2", "--no-inc-recursive" };
+        // Incremental recursion (rsync's default) overlaps scanning and sending; the progress total grows as
+        // the scan goes ("ir-chk") instead of being known up front, which is the price of starting at once.
+        var arguments = new List<string>(Rsync.CommonArguments()) { "--info=progress2" };
         AddFilterAndTransport(arguments);
         log.Information("Full reconcile to {Destination}", Definition.Destination);
         var result = await Rsync.RunAsync(arguments, null, OnProgressLine, token).ConfigureAwait(false);

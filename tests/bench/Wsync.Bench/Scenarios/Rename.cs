@@ -72,11 +72,11 @@ internal static class Rename
             proxies.ForEach(p => p.Dispose());
         }
 
-        var time = new Figure(Name, "until identical", "s", seconds.ToDictionary(s => s.Key, s => new Measurements(s.Value)), Contender.Rsync);
+        var time = new Figure(Name, "until identical", "ms", seconds.ToDictionary(s => s.Key, s => new Measurements(s.Value)), Contender.Rsync);
         var bytes = new Figure(Name, "sent to the remote", "MB", megabytes.ToDictionary(s => s.Key, s => new Measurements(s.Value)), Contender.Rsync);
         var goals = new List<Goal>
         {
-            new(Name, "wsync < 1 s", time.Contenders[Contender.Wsync].Median, 1, "s"),
+            new(Name, "wsync < 1 s", time.Contenders[Contender.Wsync].Median, 1000, "ms"),
             new(Name, "wsync < 1 MB sent", bytes.Contenders[Contender.Wsync].Median, 1, "MB"),
         };
         var notes = new List<string>
@@ -93,7 +93,7 @@ internal static class Rename
         var start = Stopwatch.GetTimestamp();
         var landed = run(round);
         var sent = proxy.BytesSent - before;
-        SingleEdit.Add(seconds, name, Stopwatch.GetElapsedTime(start, landed).TotalSeconds);
+        SingleEdit.Add(seconds, name, Stopwatch.GetElapsedTime(start, landed).TotalMilliseconds);
         SingleEdit.Add(megabytes, name, sent / 1e6);
         // Let whatever follows the landing (a late delete pass) finish before the next contender's turn.
         var quiet = proxy.BytesSent;

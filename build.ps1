@@ -7,7 +7,8 @@
     Tasks (run in the order given):
       Build    (default) the importable module folder out/wsync: manifest, cmdlets, format files,
                dependencies/ (the engine and StreamJsonRpc, loaded in the module's own context) and
-               bin/ (wsyncd and wsync-monitor, self-contained: no .NET needed where they run).
+               bin/ (wsyncd and wsync-monitor, compiled to native code: no .NET needed where they run;
+               building them needs clang or gcc).
       Test     Build, then every test: xunit, then Pester. Ends with one line "N passed, N failed, N skipped".
       Install  Build, then copy the module into the user's module path (Import-Module wsync works anywhere).
       Demo     Install, then run the main job in a fresh pwsh: mirror a workspace to a local directory.
@@ -59,7 +60,9 @@ function Invoke-Native {
 
 function Assert-SystemPackages {
     # wsync mirrors with rsync over ssh; the tests also need sshd, and the benchmark (and its smoke
-    # test) lsyncd. Install them when we can (root on Debian/Ubuntu), otherwise say exactly what to install.
+    # test) lsyncd. The daemon and the monitor are compiled to native code (PublishAot), which links
+    # with clang or gcc. Install what is missing when we can (root on Debian/Ubuntu), otherwise say
+    # exactly what to install.
     param([switch] $ForTests)
     $needed = [ordered]@{ rsync = 'rsync'; ssh = 'openssh-client' }
     if ($ForTests) {
@@ -69,6 +72,12 @@ function Assert-SystemPackages {
     $missing = @($needed.Keys | Where-Object {
             -not (Get-Command $_ -CommandType Application -ErrorAction Ignore) -and -not (Test-Path "/usr/sbin/$_")
         } | ForEach-Object { $needed[$_] })
+    if (-not (Get-Command clang, gcc -CommandType Application -ErrorAction Ignore)) {
+        $missing += 'clang'
+    }
+    if (-not (Test-Path /usr/include/zlib.h)) {
+        $missing += 'zlib1g-dev' # the native linker's prerequisites on Linux: a C toolchain and zlib
+    }
     if ($missing.Count -eq 0) {
         return
     }
@@ -108,12 +117,14 @@ function Invoke-Build {
         throw 'Wsync.Protocol.dll must not be in dependencies/: it is shared with the default load context.'
     }
 
-    # The daemon and the monitor, self-contained so they run where no .NET is installed.
+    # The daemon and the monitor, native code (PublishAot in their projects): no .NET needed where
+    # they run, and a fraction of the memory of a JIT-compiled runtime. Their separate debug symbols
+    # (*.dbg) stay out of the module.
     $bin = Join-Path $ModuleOut 'bin'
     foreach ($project in 'Wsync.Daemon', 'Wsync.Monitor') {
         Invoke-Native dotnet (@('publish', (Join-Path $Root "src/$project"), '-o', $bin, '-r', $Runtime, '--self-contained', 'true') + $common)
     }
-    Remove-Item (Join-Path $bin '*.pdb') -ErrorAction Ignore
+    Remove-Item (Join-Path $bin '*.pdb'), (Join-Path $bin '*.dbg') -ErrorAction Ignore
 
     Copy-Item (Join-Path $Root 'wsync.psd1'), (Join-Path $Root 'LICENSE') $ModuleOut
     Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse

@@ -27,7 +27,7 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         };
         start.ArgumentList.Add("--probe");
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {monitorExecutable}");
-        await process.StandardInput.WriteAsync(JsonSerializer.Serialize(remote)).ConfigureAwait(false);
+        await process.StandardInput.WriteAsync(JsonSerializer.Serialize(remote, ProbeJsonContext.Default.RemoteDefinition)).ConfigureAwait(false);
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var errors = process.StandardError.ReadToEndAsync(cancellationToken);
@@ -54,7 +54,7 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         ProbeFailure? failure = null;
         try
         {
-            failure = result.Length > 0 ? JsonSerializer.Deserialize<ProbeFailure>(result) : null;
+            failure = result.Length > 0 ? JsonSerializer.Deserialize(result, ProbeJsonContext.Default.ProbeFailure) : null;
         }
         catch (JsonException)
         {

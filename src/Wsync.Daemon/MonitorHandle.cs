@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Serilog;
+using StreamJsonRpc;
 using Wsync.Rpc;
 
 namespace Wsync.Daemon;
@@ -318,18 +319,29 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         process.BeginErrorReadLine();
         log.Information("Started monitor {ProcessId}", process.Id);
 
-        var rpc = RpcChannel.Create(process.StandardInput.BaseStream, process.StandardOutput.BaseStream);
-        rpc.AddLocalRpcTarget<IMonitorHost>(this, null);
-        var monitor = rpc.Attach<IMonitor>();
+        // Typed as JsonRpc: the build routes Attach to the generated proxy only for calls on JsonRpc itself.
+        JsonRpc rpc = RpcChannel.Create(process.StandardInput.BaseStream, process.StandardOutput.BaseStream);
+        RpcChannel.AddTarget<IMonitorHost>(rpc, this);
+        IMonitor monitor = rpc.Attach<IMonitorContract>();
         rpc.StartListening();
         var stopRequested = Task.Delay(Timeout.Infinite, stopping.Token);
         try
         {
-            await PushConfigurationAsync(monitor, stopping.Token).ConfigureAwait(false);
-            lock (gate)
+            // Ready only once the monitor has the latest definition. One published after the last push
+            // but before `ready` is set was not handed over by ReconfigureAsync (the monitor was not ready
+            // yet), so push again until nothing changed in between.
+            while (true)
             {
-                state = SupervisionState.Running;
-                ready.TrySetResult(monitor);
+                var pushed = await PushConfigurationAsync(monitor, stopping.Token).ConfigureAwait(false);
+                lock (gate)
+                {
+                    if (ReferenceEquals(pushed, definition))
+                    {
+                        state = SupervisionState.Running;
+                        ready.TrySetResult(monitor);
+                        break;
+                    }
+                }
             }
 
             await Task.WhenAny(process.WaitForExitAsync(CancellationToken.None), rpc.Completion, stopRequested).ConfigureAwait(false);
@@ -368,7 +380,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         };
     }
 
-    private async Task PushConfigurationAsync(IMonitor monitor, CancellationToken cancellationToken)
+    /// <summary>Hands the monitor the latest definition; returns the one it has now.</summary>
+    private async Task<WorkspaceDefinition> PushConfigurationAsync(IMonitor monitor, CancellationToken cancellationToken)
     {
         await configuring.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -385,7 +398,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 
                 if (ReferenceEquals(current, pushed))
                 {
-                    return;
+                    return current;
                 }
 
                 await RpcErrors.Call(monitor.ConfigureAsync(current, cancellationToken), "monitor").ConfigureAwait(false);

@@ -111,7 +111,7 @@ internal sealed class RpcServer(string socketPath, IWsyncDaemon service, ILogger
 
         var stream = new NetworkStream(client, ownsSocket: true);
         var session = RpcChannel.Create(stream);
-        session.AddLocalRpcTarget<IWsyncDaemon>(service, null);
+        RpcChannel.AddTarget<IWsyncDaemon>(session, service);
         session.CancelLocallyInvokedMethodsWhenConnectionIsClosed = true;
         lock (sessions)
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Wsync.Daemon;
 
@@ -23,8 +24,8 @@ internal sealed class WorkspaceStore(string path)
 
     private static readonly JsonSerializerOptions Options = new()
     {
+        TypeInfoResolver = WorkspaceJsonContext.Default,
         WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         RespectNullableAnnotations = true,
         RespectRequiredConstructorParameters = true,
@@ -57,7 +58,7 @@ internal sealed class WorkspaceStore(string path)
         List<WorkspaceDefinition>? workspaces;
         try
         {
-            workspaces = JsonSerializer.Deserialize<List<WorkspaceDefinition>>(bytes, Options);
+            workspaces = JsonSerializer.Deserialize(bytes, TypeInfo<List<WorkspaceDefinition>>());
         }
         catch (JsonException exception)
         {
@@ -72,14 +73,35 @@ internal sealed class WorkspaceStore(string path)
             throw new WorkspaceFileException(FilePath, "holds null; expected a JSON array of workspaces ([] when there are none).");
         }
 
+        for (var index = 0; index < workspaces.Count; index++)
+        {
+            if (workspaces[index] is { } workspace)
+            {
+                workspaces[index] = WithOmittedLists(workspace);
+            }
+        }
+
         Check(workspaces);
         return workspaces;
     }
 
+    /// <summary>
+    /// A list the file omits is empty. The generated deserializer sets an omitted init-only property
+    /// to null rather than leave its initializer (<c>= []</c>) as reflection did.
+    /// </summary>
+    private static WorkspaceDefinition WithOmittedLists(WorkspaceDefinition workspace) => workspace with
+    {
+        Exclude = workspace.Exclude ?? [],
+        Remotes = workspace.Remotes is null ? [] : [.. workspace.Remotes.Select(WithOmittedLists)],
+    };
+
+    private static RemoteDefinition WithOmittedLists(RemoteDefinition remote) =>
+        remote is null ? remote! : remote with { SshOptions = remote.SshOptions ?? [] };
+
     /// <summary>Replaces the file's content atomically; the previous content is kept as <c>.bak</c>.</summary>
     public void Save(IReadOnlyList<WorkspaceDefinition> workspaces)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(workspaces, Options);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(workspaces, TypeInfo<IReadOnlyList<WorkspaceDefinition>>());
         var directory = Path.GetDirectoryName(FilePath)!;
         var temporary = Path.Combine(directory, $".{Path.GetFileName(FilePath)}.{Environment.ProcessId}.tmp");
         var options = new FileStreamOptions
@@ -162,7 +184,19 @@ internal sealed class WorkspaceStore(string path)
         }
     }
 
+    /// <summary><see cref="Options"/>' serialization code for <typeparamref name="T"/>, from <see cref="WorkspaceJsonContext"/>.</summary>
+    private static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
+
     /// <summary>The file's bytes as they would be written, for tests and diagnostics.</summary>
     internal static string Serialize(IReadOnlyList<WorkspaceDefinition> workspaces) =>
-        Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(workspaces, Options));
+        Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(workspaces, TypeInfo<IReadOnlyList<WorkspaceDefinition>>()));
 }
+
+/// <summary>
+/// The workspace file's serialization code, generated at build time for the natively compiled daemon.
+/// Enums are written by name.
+/// </summary>
+[JsonSourceGenerationOptions(UseStringEnumConverter = true)]
+[JsonSerializable(typeof(List<WorkspaceDefinition>))]
+[JsonSerializable(typeof(IReadOnlyList<WorkspaceDefinition>))]
+internal sealed partial class WorkspaceJsonContext : JsonSerializerContext;

@@ -15,11 +15,15 @@ internal static class Probe
 
     public static async Task<int> RunAsync(TextReader input, TextWriter output)
     {
-        var remote = JsonSerializer.Deserialize<RemoteDefinition>(await input.ReadToEndAsync().ConfigureAwait(false));
+        var remote = JsonSerializer.Deserialize(await input.ReadToEndAsync().ConfigureAwait(false), ProbeJsonContext.Default.RemoteDefinition);
         if (remote is null)
         {
             return await FailAsync(output, ErrorIds.DestinationInvalid, WsyncErrorCategory.InvalidArgument, "No remote definition was given to the probe.").ConfigureAwait(false);
         }
+
+        // Omitted ssh options are none. (The generated deserializer sets an omitted init-only property
+        // to null rather than leave its initializer.)
+        remote = remote with { SshOptions = remote.SshOptions ?? [] };
 
         Destination destination;
         try
@@ -76,7 +80,7 @@ internal static class Probe
 
     private static async Task<int> FailAsync(TextWriter output, string errorId, WsyncErrorCategory category, string message)
     {
-        await output.WriteLineAsync(JsonSerializer.Serialize(new ProbeFailure { ErrorId = errorId, Category = category, Message = message })).ConfigureAwait(false);
+        await output.WriteLineAsync(JsonSerializer.Serialize(new ProbeFailure { ErrorId = errorId, Category = category, Message = message }, ProbeJsonContext.Default.ProbeFailure)).ConfigureAwait(false);
         return 1;
     }
 }

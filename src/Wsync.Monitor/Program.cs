@@ -1,5 +1,6 @@
 using Serilog;
 using Serilog.Formatting.Compact;
+using StreamJsonRpc;
 using Wsync.Rpc;
 
 namespace Wsync.Monitor;
@@ -57,10 +58,11 @@ internal static class Program
         // stdout is the channel to the daemon: nothing else may write to it.
         var channel = Console.OpenStandardOutput();
         Console.SetOut(TextWriter.Null);
-        using var rpc = RpcChannel.Create(channel, Console.OpenStandardInput());
-        var host = rpc.Attach<IMonitorHost>();
+        // Typed as JsonRpc: the build routes Attach to the generated proxy only for calls on JsonRpc itself.
+        using JsonRpc rpc = RpcChannel.Create(channel, Console.OpenStandardInput());
+        IMonitorHost host = rpc.Attach<IMonitorHostContract>();
         await using var service = new MonitorService(host, log);
-        rpc.AddLocalRpcTarget<IMonitor>(service, null);
+        RpcChannel.AddTarget<IMonitor>(rpc, service);
         rpc.StartListening();
         log.Information("Monitor started");
 

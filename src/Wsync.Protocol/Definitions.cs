@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Wsync;
 
 /// <summary>
@@ -53,3 +55,11 @@ public sealed record ProbeFailure
 
     public required string Message { get; init; }
 }
+
+/// <summary>
+/// The probe's JSON (a <see cref="RemoteDefinition"/> in, a <see cref="ProbeFailure"/> out), with the
+/// serializer's default options, generated at build time for the natively compiled daemon and monitor.
+/// </summary>
+[JsonSerializable(typeof(RemoteDefinition))]
+[JsonSerializable(typeof(ProbeFailure))]
+public sealed partial class ProbeJsonContext : JsonSerializerContext;

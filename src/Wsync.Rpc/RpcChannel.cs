@@ -1,6 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using StreamJsonRpc;
 using StreamJsonRpc.Protocol;
 
@@ -13,20 +16,51 @@ public static class RpcChannel
     /// Creates a connection over a duplex stream (a Unix socket) or a pair of pipes (a monitor's stdio).
     /// The caller adds targets, attaches proxies, then calls <see cref="JsonRpc.StartListening"/>.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Every payload type has generated serialization code in WireJsonContext; see CreateOptions.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Every payload type has generated serialization code in WireJsonContext; see CreateOptions.")]
     public static WsyncJsonRpc Create(Stream sending, Stream receiving)
     {
-        var formatter = new SystemTextJsonFormatter
-        {
-            JsonSerializerOptions = new JsonSerializerOptions(JsonSerializerDefaults.Web)
-            {
-                Converters = { new JsonStringEnumConverter() },
-            },
-        };
+        var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = CreateOptions() };
+
+        // Progress reports cross the monitor channel; registering the type spares the formatter from
+        // building its converter at run time, which the natively compiled monitor cannot do.
+        formatter.RegisterGenericType<SyncProgress>();
         var handler = new HeaderDelimitedMessageHandler(sending, receiving, formatter);
         return new WsyncJsonRpc(handler);
     }
 
     public static WsyncJsonRpc Create(Stream duplex) => Create(duplex, duplex);
+
+    /// <summary>
+    /// Serves <typeparamref name="TContract"/>'s methods (and no others of <paramref name="target"/>),
+    /// described without code generated at run time, so that natively compiled processes can serve too.
+    /// </summary>
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "FromInterface closes generic types only to raise events with value-type arguments; wsync's contracts declare no events.")]
+    public static void AddTarget<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods | DynamicallyAccessedMemberTypes.PublicEvents | DynamicallyAccessedMemberTypes.Interfaces)] TContract>(
+        JsonRpc rpc, TContract target)
+        where TContract : class
+    {
+        rpc.AddLocalRpcTarget(RpcTargetMetadata.FromInterface(new RpcTargetMetadata.InterfaceCollection(typeof(TContract))), target, null);
+    }
+
+    /// <summary>
+    /// Web defaults, enums by name. Payloads are serialized by the code generated in
+    /// <see cref="WireJsonContext"/>. Where the runtime can generate code (the module's engine, the
+    /// tests), reflection stays behind it as before, for anything the context lacks.
+    /// </summary>
+    private static JsonSerializerOptions CreateOptions()
+    {
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = WireJsonContext.Default };
+        }
+
+        return new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            TypeInfoResolver = JsonTypeInfoResolver.Combine(WireJsonContext.Default, new DefaultJsonTypeInfoResolver()),
+            Converters = { new JsonStringEnumConverter() },
+        };
+    }
 }
 
 /// <summary>

@@ -52,6 +52,23 @@ public sealed class WorkspaceStoreTests : IDisposable
     }
 
     [Fact]
+    public void Lists_the_file_omits_are_empty()
+    {
+        var store = new WorkspaceStore(temp.Combine("ws.json"));
+        File.WriteAllText(store.FilePath,
+            "[{\"Id\":\"8f0c7bb4-49a2-4fb1-9a5c-64b1a4d0d5a1\",\"Name\":\"x\",\"Path\":\"/x\"}," +
+            "{\"Id\":\"9f0c7bb4-49a2-4fb1-9a5c-64b1a4d0d5a1\",\"Name\":\"y\",\"Path\":\"/y\"," +
+            "\"Remotes\":[{\"Id\":\"af0c7bb4-49a2-4fb1-9a5c-64b1a4d0d5a1\",\"Name\":\"r\",\"Destination\":\"/mnt/r\"}]}]");
+
+        var loaded = store.LoadOrCreate();
+
+        Assert.Empty(loaded[0].Exclude);
+        Assert.Empty(loaded[0].Remotes);
+        Assert.Empty(loaded[1].Exclude);
+        Assert.Empty(Assert.Single(loaded[1].Remotes).SshOptions);
+    }
+
+    [Fact]
     public void Saving_keeps_the_previous_file_as_a_backup_and_leaves_no_temporary_file()
     {
         var store = new WorkspaceStore(temp.Combine("ws.json"));

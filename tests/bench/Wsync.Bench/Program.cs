@@ -45,6 +45,15 @@ var clock = Stopwatch.StartNew();
 var results = new List<ScenarioResult>();
 await using (var host = await BenchHost.StartAsync(size, pwsh, Path.GetFullPath(module)))
 {
+    // Ctrl+C: stop every process the run started and remove its files before leaving.
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        Console.Error.WriteLine("interrupted: cleaning up");
+        host.DisposeAsync().AsTask().Wait();
+        Environment.Exit(130);
+    };
+
     foreach (var (number, run) in scenarios.Where(s => only.Count == 0 || only.Contains(s.Number)))
     {
         var started = clock.Elapsed;

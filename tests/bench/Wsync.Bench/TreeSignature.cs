@@ -3,8 +3,11 @@ using Wsync.TestSupport;
 
 namespace Wsync.Bench;
 
-/// <summary>A cheap summary of a tree (stat only), polled until a remote matches; a full comparison confirms.</summary>
-internal readonly record struct TreeSignature(long Files, long Directories, long Bytes)
+/// <summary>
+/// A cheap summary of a tree (names and sizes, stat only), polled until a remote matches; a full comparison
+/// confirms. Names count: after a rename the counts and sizes are the same before and after.
+/// </summary>
+internal readonly record struct TreeSignature(long Files, long Directories, long Bytes, long Names)
 {
     /// <summary>The timestamp of a look that found the trees equal, or null (also when a tree changed under the look).</summary>
     private static long? Matches(string local, string remote, TreeSignature expected, Func<string, bool>? ignore)
@@ -16,6 +19,7 @@ internal readonly record struct TreeSignature(long Files, long Directories, long
                 return null;
             }
 
+            // The end of the walk that matched: the comparison below only confirms (it reads every byte).
             var landed = Stopwatch.GetTimestamp();
             return TreeSnapshot.Compare(local, remote, ignore).Count == 0 ? landed : null;
         }
@@ -32,10 +36,12 @@ internal readonly record struct TreeSignature(long Files, long Directories, long
             return default;
         }
 
-        long files = 0, directories = 0, bytes = 0;
+        long files = 0, directories = 0, bytes = 0, names = 0;
         var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = false };
         foreach (var entry in new DirectoryInfo(root).EnumerateFileSystemInfos("*", options))
         {
+            // Order-independent: the sum of the relative paths' hashes (string hashes are stable within a process).
+            names += Path.GetRelativePath(root, entry.FullName).GetHashCode(StringComparison.Ordinal);
             if (entry is FileInfo file)
             {
                 files++;
@@ -47,7 +53,7 @@ internal readonly record struct TreeSignature(long Files, long Directories, long
             }
         }
 
-        return new TreeSignature(files, directories, bytes);
+        return new TreeSignature(files, directories, bytes, names);
     }
 
     /// <summary>

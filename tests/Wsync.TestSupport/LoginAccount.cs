@@ -33,7 +33,8 @@ public static class LoginAccount
         }
     }
 
-    public static void Delete(string name) => Run("userdel", [name], check: false);
+    /// <summary>Removes the account; --force because its killed sessions may linger as zombies nobody reaps (PID 1 in a container).</summary>
+    public static void Delete(string name) => Run("userdel", ["--force", name], check: false);
 
     /// <summary>Hands <paramref name="path"/> (and, if <paramref name="recursive"/>, everything in it) to <paramref name="name"/>.</summary>
     public static void Own(string name, string path, bool recursive = true) =>

@@ -16,14 +16,15 @@ internal static class Logging
         var level = Enum.TryParse<LogEventLevel>(Environment.GetEnvironmentVariable(LevelVariable), ignoreCase: true, out var parsed)
             ? parsed
             : LogEventLevel.Information;
+        // Unbuffered (each event reaches the OS as it is written) and no flushToDiskInterval: that is a timer
+        // waking the process every second, and an idle daemon should not wake at all.
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(level)
             .Enrich.WithProperty("Process", stem)
             .Enrich.WithProperty("Pid", Environment.ProcessId)
             .WriteTo.File(new CompactJsonFormatter(), Path.Combine(directory, stem + "-.clef"),
                 rollingInterval: RollingInterval.Day, retainedFileCountLimit: 7, fileSizeLimitBytes: 16 * 1024 * 1024,
-                rollOnFileSizeLimit: true, shared: false, flushToDiskInterval: TimeSpan.FromSeconds(1),
-                hooks: new PrivateFileHooks());
+                rollOnFileSizeLimit: true, shared: false, hooks: new PrivateFileHooks());
         if (console)
         {
             configuration = configuration.WriteTo.Sink(new StandardErrorSink());

@@ -52,7 +52,7 @@ internal static class Program
             .Enrich.WithProperty("Workspace", name)
             .WriteTo.File(new CompactJsonFormatter(), Path.Combine(logDirectory, $"monitor-{name}-.clef"),
                 rollingInterval: RollingInterval.Day, retainedFileCountLimit: 7, fileSizeLimitBytes: 16 * 1024 * 1024,
-                rollOnFileSizeLimit: true, flushToDiskInterval: TimeSpan.FromSeconds(1))
+                rollOnFileSizeLimit: true) // unbuffered, no flush timer: an idle monitor does not wake
             .CreateLogger();
 
         // stdout is the channel to the daemon: nothing else may write to it.

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Wsync.TestSupport;
 
 /// <summary>
@@ -20,43 +18,23 @@ public static class LoginAccount
         lock (Gate)
         {
             var created = false;
-            if (Run("id", ["-u", name], check: false) != 0)
+            if (Processes.Run("id", ["-u", name]).ExitCode != 0)
             {
                 // Two processes may race here (parallel test runs): the loser's useradd fails, the account exists.
-                created = Run("useradd", ["--system", "--user-group", "--shell", "/bin/sh", "--home-dir", home, "--no-create-home", name], check: false) == 0;
-                Run("id", ["-u", name]);
+                created = Processes.Run("useradd", ["--system", "--user-group", "--shell", "/bin/sh", "--home-dir", home, "--no-create-home", name]).ExitCode == 0;
+                Processes.RunChecked("id", ["-u", name]);
             }
 
             // A locked password ("!") is refused by sshd without PAM; "*" allows key logins only.
-            Run("usermod", ["-p", "*", name]);
+            Processes.RunChecked("usermod", ["-p", "*", name]);
             return created;
         }
     }
 
     /// <summary>Removes the account; --force because its killed sessions may linger as zombies nobody reaps (PID 1 in a container).</summary>
-    public static void Delete(string name) => Run("userdel", ["--force", name], check: false);
+    public static void Delete(string name) => Processes.Run("userdel", ["--force", name]);
 
     /// <summary>Hands <paramref name="path"/> (and, if <paramref name="recursive"/>, everything in it) to <paramref name="name"/>.</summary>
     public static void Own(string name, string path, bool recursive = true) =>
-        Run("chown", recursive ? ["-R", $"{name}:{name}", "--", path] : [$"{name}:{name}", "--", path]);
-
-    internal static int Run(string file, string[] arguments, bool check = true)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (check && process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error.Result}");
-        }
-
-        return process.ExitCode;
-    }
+        Processes.RunChecked("chown", recursive ? ["-R", $"{name}:{name}", "--", path] : [$"{name}:{name}", "--", path]);
 }

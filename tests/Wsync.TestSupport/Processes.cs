@@ -46,6 +46,49 @@ public static class Processes
         return children;
     }
 
+    /// <summary>Every process below <paramref name="pid"/> (children, their children, ...).</summary>
+    public static IReadOnlyList<int> Descendants(int pid)
+    {
+        var found = new List<int>();
+        var queue = new Queue<int>([pid]);
+        while (queue.Count > 0)
+        {
+            foreach (var child in Children(queue.Dequeue()))
+            {
+                found.Add(child);
+                queue.Enqueue(child);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Runs a program from an argument vector (never a shell) to completion: its exit code and stderr.</summary>
+    public static (int ExitCode, string Error) Run(string file, IEnumerable<string> arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, error.Result);
+    }
+
+    /// <summary><see cref="Run"/>, throwing with the program's stderr when it fails.</summary>
+    public static void RunChecked(string file, IEnumerable<string> arguments)
+    {
+        var (exitCode, error) = Run(file, arguments);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} failed ({exitCode}): {error}");
+        }
+    }
+
     /// <summary>The executable name (comm) of a process, or null.</summary>
     public static string? Name(int pid)
     {

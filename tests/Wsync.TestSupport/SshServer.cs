@@ -84,7 +84,7 @@ public sealed class SshServer : IDisposable
             return;
         }
 
-        var all = Descendants(process.Id);
+        var all = Processes.Descendants(process.Id);
         foreach (var pid in all.Append(process.Id))
         {
             Processes.Kill(pid);
@@ -122,8 +122,8 @@ public sealed class SshServer : IDisposable
     {
         var sshd = File.Exists("/usr/sbin/sshd") ? "/usr/sbin/sshd" : throw new InvalidOperationException("sshd is not installed (apt-get install openssh-server)");
         _ = sshd;
-        Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-host", "-f", Path.Combine(Directory, "host_ed25519"));
-        Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-client", "-f", IdentityFile);
+        Processes.RunChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-host", "-f", Path.Combine(Directory, "host_ed25519")]);
+        Processes.RunChecked("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "wsync-test-client", "-f", IdentityFile]);
         File.Copy(IdentityFile + ".pub", Path.Combine(Directory, "authorized_keys"));
         var readable = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         if (User != Environment.UserName)
@@ -202,39 +202,6 @@ public sealed class SshServer : IDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static List<int> Descendants(int pid)
-    {
-        var found = new List<int>();
-        var queue = new Queue<int>([pid]);
-        while (queue.Count > 0)
-        {
-            foreach (var child in Processes.Children(queue.Dequeue()))
-            {
-                found.Add(child);
-                queue.Enqueue(child);
-            }
-        }
-
-        return found;
-    }
-
-    private static void Run(string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} failed ({process.ExitCode}): {error}");
-        }
     }
 }
 

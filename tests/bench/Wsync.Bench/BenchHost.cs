@@ -201,7 +201,7 @@ internal sealed class BenchHost : IAsyncDisposable
     /// <summary>Stops a started process and its descendants, by pid.</summary>
     public static void Stop(Process process)
     {
-        foreach (var pid in Descendants(process.Id).Append(process.Id))
+        foreach (var pid in Processes.Descendants(process.Id).Append(process.Id))
         {
             Processes.Kill(pid);
         }
@@ -210,24 +210,10 @@ internal sealed class BenchHost : IAsyncDisposable
     }
 
     /// <summary>The process and all its descendants (for CPU time and RSS).</summary>
-    public static IReadOnlyList<int> Tree(int pid) => [pid, .. Descendants(pid)];
+    public static IReadOnlyList<int> Tree(int pid) => [pid, .. Processes.Descendants(pid)];
 
     /// <summary>Runs a program (never a shell) to completion; returns its exit code.</summary>
-    public static int Run(string file, IEnumerable<string> arguments)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        error.Wait();
-        return process.ExitCode;
-    }
+    public static int Run(string file, IEnumerable<string> arguments) => Processes.Run(file, arguments).ExitCode;
 
     public async ValueTask DisposeAsync()
     {
@@ -258,21 +244,5 @@ internal sealed class BenchHost : IAsyncDisposable
         Account.Dispose();
         Directory.Delete(Root, recursive: true);
         await Task.CompletedTask;
-    }
-
-    private static List<int> Descendants(int pid)
-    {
-        var found = new List<int>();
-        var queue = new Queue<int>([pid]);
-        while (queue.Count > 0)
-        {
-            foreach (var child in Processes.Children(queue.Dequeue()))
-            {
-                found.Add(child);
-                queue.Enqueue(child);
-            }
-        }
-
-        return found;
     }
 }

@@ -35,6 +35,9 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     private readonly Channel<bool> reportWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
+    /// <summary>Which remotes are sending: a remote arms its next rsync only once none is.</summary>
+    private readonly SendActivity sendActivity = new();
+
     private WorkspaceDefinition? workspace;
     private TreeWatcher? watcher;
     private string? filterPath;
@@ -277,7 +280,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         Endpoint endpoint = destination.Kind == RemoteKind.Local
             ? new LocalEndpoint(destination.Path)
             : new SshEndpoint(destination, remote, Path.Combine(RuntimeDirectory(), $"cm-{remote.Id:n}"[..15]), log);
-        var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, log);
+        var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, sendActivity, log);
         if (state is WorkspaceState.Halted or WorkspaceState.Failed)
         {
             loop.SetHalted(reason);

@@ -48,6 +48,7 @@ Describe 'build.ps1 Bench in smoke mode' {
 
     It 'stops what it started and removes what it created' {
         @(Get-ChildItem /tmp -Filter 'wsync-bench-*' -Directory -ErrorAction Ignore).Name | Where-Object { $_ -notin $before } | Should -BeNullOrEmpty
+        @(Get-Content /proc/mounts) -match ' /tmp/wsync-bench-' | Should -BeNullOrEmpty -Because 'the tmpfs the harness mounted is unmounted'
         $leftovers = foreach ($cmdline in Get-ChildItem /proc/*/cmdline -ErrorAction Ignore) {
             $text = try { [System.IO.File]::ReadAllText($cmdline.FullName) } catch { '' }
             if ($text -match '/tmp/wsync-bench-') { $text -replace "`0", ' ' }

@@ -24,11 +24,18 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// <summary>Consecutive partial transfers (rsync 23) after which the remote reports Failed.</summary>
     private const int PartialLimit = 3;
 
+    /// <summary>
+    /// Longest wait for the other remotes' sends to finish before arming anyway: a remote whose send hangs
+    /// (a cut connection, until rsync's timeout) must not keep the others from arming.
+    /// </summary>
+    private static readonly TimeSpan ArmDeferralCap = TimeSpan.FromMilliseconds(100);
+
     private readonly string root;
     private readonly Destination destination;
     private readonly Endpoint endpoint;
     private readonly Func<string?> filterFile;
     private readonly Action changed;
+    private readonly SendActivity activity;
     private readonly ILogger log;
 
     /// <summary>Wakes the loop: new changes, resume, stop. Capacity one: many wakes while busy make one.</summary>
@@ -69,8 +76,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
     private volatile string? haltReason;
     private Task? loop;
 
-    public RemoteLoop(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, Action changed, ILogger log)
+    public RemoteLoop(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, Action changed, SendActivity activity, ILogger log)
     {
+        this.activity = activity;
         Definition = definition;
         this.root = root;
         this.endpoint = endpoint;
@@ -109,6 +117,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
     public long Start()
     {
         var generation = Pending.RequestFullReconcile();
+        activity.Subscribe(Signal);
         loop = Task.Run(RunAsync);
         return generation;
     }
@@ -159,6 +168,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        activity.Unsubscribe(Signal);
         await stopping.CancelAsync().ConfigureAwait(false);
         Signal();
         if (loop is not null)
@@ -214,7 +224,10 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     if (!suspended && haltReason is null && endpoint.IsConnected)
                     {
                         SetState(RemoteState.InSync, error: null);
-                        Arm();
+                        if (!await ArmWhenQuietAsync(token).ConfigureAwait(false))
+                        {
+                            continue;
+                        }
                     }
 
                     await wake.Reader.ReadAsync(token).ConfigureAwait(false);
@@ -225,12 +238,16 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 {
                     SetState(RemoteState.Connecting, lastError);
                     await endpoint.ConnectAsync(token).ConfigureAwait(false);
-                    incrementalWorks ??= await SelfTestAsync(token).ConfigureAwait(false);
                 }
 
                 var batch = Pending.Take();
                 SetState(initialSyncDone ? RemoteState.Syncing : RemoteState.InitialSync, lastError);
-                var result = await SendAsync(batch, token).ConfigureAwait(false);
+                RsyncResult result;
+                using (batch.FullReconcile ? default(SendActivity.Scope?) : activity.Begin())
+                {
+                    result = await SendAsync(batch, token).ConfigureAwait(false);
+                }
+
                 if (result.Outcome == RsyncOutcome.Success)
                 {
                     failures = 0;
@@ -306,6 +323,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
             return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, "the workspace root is missing");
         }
 
+        if (!batch.FullReconcile)
+        {
+            incrementalWorks ??= await SelfTestAsync(token).ConfigureAwait(false);
+        }
+
         if (batch.FullReconcile || incrementalWorks == false)
         {
             // The filter may have changed (a full reconcile follows every change of it): an armed rsync read the old one.
@@ -353,6 +375,36 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
         AddFilterAndTransport(arguments);
         return arguments;
+    }
+
+    /// <summary>
+    /// Arms once no remote of the workspace is sending (<see cref="SendActivity"/>), or after
+    /// <see cref="ArmDeferralCap"/>. False when a wake came first: the loop looks at its changes again.
+    /// </summary>
+    private async Task<bool> ArmWhenQuietAsync(CancellationToken token)
+    {
+        // Tested here, after the first full reconcile rather than before it: attaching a remote waits for no self-test.
+        incrementalWorks ??= await SelfTestAsync(token).ConfigureAwait(false);
+        if (incrementalWorks != true || armed is { HasExited: false } || activity.Quiet)
+        {
+            Arm();
+            return true;
+        }
+
+        using var deferral = CancellationTokenSource.CreateLinkedTokenSource(token);
+        deferral.CancelAfter(ArmDeferralCap);
+        try
+        {
+            // Woken by a change, a stop, or the others' quiet: the loop looks again.
+            await wake.Reader.WaitToReadAsync(deferral.Token).ConfigureAwait(false);
+            wake.Reader.TryRead(out _);
+            return false;
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            Arm();
+            return true;
+        }
     }
 
     /// <summary>

@@ -59,6 +59,9 @@ internal static class Rsync
     /// <summary>rsync's I/O timeout: a connection silent this long fails (exit 30) rather than hanging.</summary>
     public const int IoTimeoutSeconds = 60;
 
+    /// <summary>How often progress is parsed and reported: a progress bar needs no more.</summary>
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(50);
+
     public static RsyncResult Result(int exitCode, long bytes, long files, string errors) =>
         new(exitCode, ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Outcome : RsyncOutcome.Transient, bytes, files, errors);
 
@@ -98,13 +101,19 @@ internal static class Rsync
         }
     }
 
-    /// <summary>Reads stdout, splitting on '\r' and '\n' (progress lines end in '\r'), and picks the statistics.</summary>
+    /// <summary>
+    /// Reads stdout, splitting on '\r' and '\n' (progress lines end in '\r'), and picks the statistics.
+    /// --info=progress2 writes a line per file (8 MB for 100,000 files); only one every
+    /// <see cref="ProgressInterval"/>, and the last, become strings and reach <paramref name="progressLine"/>.
+    /// </summary>
     internal static async Task<(long Bytes, long Files)> ReadOutputAsync(StreamReader reader, Action<string>? progressLine)
     {
         long bytes = 0;
         long files = 0;
         var line = new StringBuilder();
-        var buffer = new char[4096];
+        var skipped = new StringBuilder();
+        var lastReport = 0L;
+        var buffer = new char[16384];
         int read;
         while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
         {
@@ -117,24 +126,41 @@ internal static class Rsync
                     continue;
                 }
 
-                if (line.Length > 0)
+                if (line.Length == 0)
                 {
-                    var text = line.ToString();
+                    continue;
+                }
+
+                // Progress lines start with the right-aligned byte count; the statistics with a letter.
+                if (line[0] == ' ' && Stopwatch.GetElapsedTime(lastReport) < ProgressInterval)
+                {
+                    (skipped, line) = (line, skipped);
                     line.Clear();
-                    if (TryStatistic(text, "Total bytes sent:", out var value))
-                    {
-                        bytes = value;
-                    }
-                    else if (TryStatistic(text, "Number of regular files transferred:", out value))
-                    {
-                        files = value;
-                    }
-                    else
-                    {
-                        progressLine?.Invoke(text);
-                    }
+                    continue;
+                }
+
+                var text = line.ToString();
+                line.Clear();
+                skipped.Clear();
+                if (TryStatistic(text, "Total bytes sent:", out var value))
+                {
+                    bytes = value;
+                }
+                else if (TryStatistic(text, "Number of regular files transferred:", out value))
+                {
+                    files = value;
+                }
+                else if (progressLine is not null)
+                {
+                    lastReport = Stopwatch.GetTimestamp();
+                    progressLine(text);
                 }
             }
+        }
+
+        if (skipped.Length > 0)
+        {
+            progressLine?.Invoke(skipped.ToString());
         }
 
         return (bytes, files);

@@ -130,6 +130,7 @@ internal static class Report
         yield return ("rsync", Output("rsync", "--version").Split('\n')[0]);
         yield return ("OpenSSH", Output("ssh", "-V"));
         yield return ("lsyncd", Output("lsyncd", "--version"));
+        yield return ("Data", BenchHost.InMemory ? "workspaces and remotes on a tmpfs the harness mounted: the disk's writeback is not measured" : "workspaces and remotes on the disk (/tmp): mounting a tmpfs needs root");
     }
 
     private static string Output(string file, params string[] arguments)

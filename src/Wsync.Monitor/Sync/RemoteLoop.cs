@@ -442,7 +442,10 @@ internal sealed class RemoteLoop : IAsyncDisposable
         var arguments = new List<string>(Rsync.CommonArguments()) { "--info=progress2" };
         AddFilterAndTransport(arguments);
         log.Information("Full reconcile to {Destination}", Definition.Destination);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await Rsync.RunAsync(arguments, null, OnProgressLine, token).ConfigureAwait(false);
+        log.Information("Full reconcile to {Destination} ended in {Seconds:0.00} s: {Files} files and {Bytes} bytes sent, {Result}",
+            Definition.Destination, clock.Elapsed.TotalSeconds, result.FilesTransferred, result.BytesSent, result.Describe());
         lock (gate)
         {
             progress = null;

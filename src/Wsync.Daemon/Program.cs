@@ -72,7 +72,7 @@ internal static class Program
             return ExitConfiguration;
         }
 
-        var log = Logging.Create(config.LogDirectory, "wsyncd", console: !detach);
+        var log = Logging.Create(config.LogDirectory, "wsyncd", "wsyncd", console: !detach);
         try
         {
             return await RunAsync(config, detach, log).ConfigureAwait(false);

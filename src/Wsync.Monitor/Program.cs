@@ -1,5 +1,4 @@
 using Serilog;
-using Serilog.Formatting.Compact;
 using StreamJsonRpc;
 using Wsync.Rpc;
 
@@ -42,18 +41,8 @@ internal static class Program
             return 64;
         }
 
-        Directory.CreateDirectory(logDirectory);
-        using var log = new LoggerConfiguration()
-            .MinimumLevel.Is(Enum.TryParse<Serilog.Events.LogEventLevel>(Environment.GetEnvironmentVariable("WSYNC_LOG_LEVEL"), true, out var level)
-                ? level
-                : Serilog.Events.LogEventLevel.Information)
-            .Enrich.WithProperty("Process", "wsync-monitor")
-            .Enrich.WithProperty("Pid", Environment.ProcessId)
-            .Enrich.WithProperty("Workspace", name)
-            .WriteTo.File(new CompactJsonFormatter(), Path.Combine(logDirectory, $"monitor-{name}-.clef"),
-                rollingInterval: RollingInterval.Day, retainedFileCountLimit: 7, fileSizeLimitBytes: 16 * 1024 * 1024,
-                rollOnFileSizeLimit: true) // unbuffered, no flush timer: an idle monitor does not wake
-            .CreateLogger();
+        var log = Logging.Create(logDirectory, $"monitor-{name}", "wsync-monitor", console: false, workspace: name);
+        using var disposeLog = log as IDisposable;
 
         // stdout is the channel to the daemon: nothing else may write to it.
         var channel = Console.OpenStandardOutput();

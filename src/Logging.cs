@@ -2,15 +2,20 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
-namespace Wsync.Daemon;
+namespace Wsync;
 
-/// <summary>The daemon's log: compact JSON lines (one event per line, so Get-WsyncLog can read them as objects), rolled daily.</summary>
+/// <summary>
+/// The daemon's and the monitors' logs: compact JSON lines (one event per line, so they read back as objects),
+/// rolled daily, private to the user. One source file compiled into both executables (a shared assembly
+/// would put Serilog into the module's protocol assembly).
+/// </summary>
 internal static class Logging
 {
     /// <summary>Environment variable that lowers the level, e.g. WSYNC_LOG_LEVEL=Debug.</summary>
     public const string LevelVariable = "WSYNC_LOG_LEVEL";
 
-    public static ILogger Create(string directory, string stem, bool console)
+    /// <summary>A logger writing <c>&lt;stem&gt;-&lt;date&gt;.clef</c> in <paramref name="directory"/>, every event tagged with the process.</summary>
+    public static ILogger Create(string directory, string stem, string process, bool console, string? workspace = null)
     {
         Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var level = Enum.TryParse<LogEventLevel>(Environment.GetEnvironmentVariable(LevelVariable), ignoreCase: true, out var parsed)
@@ -20,11 +25,16 @@ internal static class Logging
         // waking the process every second, and an idle daemon should not wake at all.
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(level)
-            .Enrich.WithProperty("Process", stem)
+            .Enrich.WithProperty("Process", process)
             .Enrich.WithProperty("Pid", Environment.ProcessId)
             .WriteTo.File(new CompactJsonFormatter(), Path.Combine(directory, stem + "-.clef"),
                 rollingInterval: RollingInterval.Day, retainedFileCountLimit: 7, fileSizeLimitBytes: 16 * 1024 * 1024,
                 rollOnFileSizeLimit: true, shared: false, hooks: new PrivateFileHooks());
+        if (workspace is not null)
+        {
+            configuration = configuration.Enrich.WithProperty("Workspace", workspace);
+        }
+
         if (console)
         {
             configuration = configuration.WriteTo.Sink(new StandardErrorSink());

@@ -79,6 +79,15 @@ Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
         @{ Case = 'a destination inside the workspace'; ErrorId = 'DestinationInsideWorkspace'; Category = 'InvalidArgument' }
         @{ Case = 'the same destination twice'; ErrorId = 'RemoteDestinationInUse'; Category = 'ResourceExists' }
         @{ Case = 'a malformed destination'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'a host with no path'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'a path with no host'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'a URL with nothing in it'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'a host that is an ssh option'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'a user that is an ssh option'; ErrorId = 'DestinationInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'port 0 in a URL'; ErrorId = 'PortInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'port 70000 in a URL'; ErrorId = 'PortInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'a missing identity file'; ErrorId = 'IdentityFileNotFound'; Category = 'ObjectNotFound' }
+        @{ Case = 'an ssh option that is not Key=Value'; ErrorId = 'SshOptionInvalid'; Category = 'InvalidArgument' }
         @{ Case = 'an unsafe ssh option'; ErrorId = 'SshOptionUnsafe'; Category = 'SecurityError' }
     ) {
         Add-WsyncWorkspace $workspacePath.FullName | Out-Null
@@ -91,6 +100,15 @@ Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
             'a destination inside the workspace' { { Connect-WsyncRemote web (New-Item -ItemType Directory -Force (Join-Path $workspacePath 'm')).FullName -ErrorAction Stop } }
             'the same destination twice' { { Connect-WsyncRemote web $mirror.FullName -Name again -ErrorAction Stop } }
             'a malformed destination' { { Connect-WsyncRemote web 'user@@host:/p' -ErrorAction Stop } }
+            'a host with no path' { { Connect-WsyncRemote web 'host:' -ErrorAction Stop } }
+            'a path with no host' { { Connect-WsyncRemote web ':/p' -ErrorAction Stop } }
+            'a URL with nothing in it' { { Connect-WsyncRemote web 'ssh://' -ErrorAction Stop } }
+            'a host that is an ssh option' { { Connect-WsyncRemote web '-oProxyCommand=id:/p' -ErrorAction Stop } }
+            'a user that is an ssh option' { { Connect-WsyncRemote web '-oProxyCommand=x@host:/p' -ErrorAction Stop } }
+            'port 0 in a URL' { { Connect-WsyncRemote web 'ssh://me@host:0/p' -ErrorAction Stop } }
+            'port 70000 in a URL' { { Connect-WsyncRemote web 'ssh://me@host:70000/p' -ErrorAction Stop } }
+            'a missing identity file' { { Connect-WsyncRemote web 'me@host:/p' -IdentityFile (Join-Path $root 'no-such-key') -ErrorAction Stop } }
+            'an ssh option that is not Key=Value' { { Connect-WsyncRemote web 'me@host:/p' -SshOption 'Compression' -ErrorAction Stop } }
             'an unsafe ssh option' { { Connect-WsyncRemote web 'me@host:/p' -SshOption 'ProxyCommand=touch /tmp/wsync-pwned' -ErrorAction Stop } }
         }
 

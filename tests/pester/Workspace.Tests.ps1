@@ -52,6 +52,12 @@ Describe 'Add-WsyncWorkspace' {
         @{ Case = 'duplicate'; ErrorId = 'WorkspaceNameInUse'; Category = 'ResourceExists' }
         @{ Case = 'wildcard'; ErrorId = 'WorkspaceNameInvalid'; Category = 'InvalidArgument' }
         @{ Case = 'nested'; ErrorId = 'WorkspaceNested'; Category = 'InvalidArgument' }
+        @{ Case = 'containing'; ErrorId = 'WorkspaceNested'; Category = 'InvalidArgument' }
+        @{ Case = 'home'; ErrorId = 'WorkspacePathUnsafe'; Category = 'InvalidArgument' }
+        @{ Case = 'system'; ErrorId = 'WorkspacePathUnsafe'; Category = 'InvalidArgument' }
+        @{ Case = 'same path'; ErrorId = 'WorkspacePathInUse'; Category = 'ResourceExists' }
+        @{ Case = 'blank name'; ErrorId = 'WorkspaceNameInvalid'; Category = 'InvalidArgument' }
+        @{ Case = 'bad exclude'; ErrorId = 'ExcludePatternInvalid'; Category = 'InvalidArgument' }
     ) {
         $existing = New-Item -ItemType Directory -Force (Join-Path $root 'taken')
         Add-WsyncWorkspace $existing.FullName | Out-Null
@@ -66,6 +72,12 @@ Describe 'Add-WsyncWorkspace' {
             'duplicate' { 'taken', { Add-WsyncWorkspace $fresh.FullName -Name taken -ErrorAction Stop } }
             'wildcard' { 'we*b', { Add-WsyncWorkspace $fresh.FullName -Name 'we*b' -ErrorAction Stop } }
             'nested' { ($p = New-Item -ItemType Directory -Force (Join-Path $existing 'inner')).FullName, { Add-WsyncWorkspace $p -ErrorAction Stop } }
+            'containing' { $root, { Add-WsyncWorkspace $root -Name outer -ErrorAction Stop } }
+            'home' { ($p = [Environment]::GetFolderPath('UserProfile')), { Add-WsyncWorkspace $p -Name home -ErrorAction Stop } }
+            'system' { '/etc', { Add-WsyncWorkspace /etc -ErrorAction Stop } }
+            'same path' { $existing.FullName, { Add-WsyncWorkspace $existing.FullName -Name again -ErrorAction Stop } }
+            'blank name' { ' ', { Add-WsyncWorkspace $fresh.FullName -Name ' ' -ErrorAction Stop } }
+            'bad exclude' { "a`tb", { Add-WsyncWorkspace $fresh.FullName -Exclude "a`tb" -ErrorAction Stop } }
         }
 
         $record = $command | Should -Throw -ErrorId "$ErrorId,Wsync.Commands.AddWsyncWorkspace" -PassThru

@@ -17,6 +17,8 @@ public sealed class LoadTests : IDisposable
     /// </summary>
     private static readonly TimeSpan LoadDuration = TimeSpan.FromSeconds(10);
 
+    private static readonly TimeSpan WarmUpDuration = TimeSpan.FromSeconds(3);
+
     /// <summary>The few names every client adds and removes: enough contention for refusals, few monitors at a time.</summary>
     private const int SharedNames = 8;
 
@@ -46,8 +48,10 @@ public sealed class LoadTests : IDisposable
         var paths = Enumerable.Range(0, SharedNames).Select(i => temp.CreateDirectory("ws", $"s{i}")).ToArray();
         var baselineSockets = Sockets(daemon.ProcessId);
 
-        // Warm-up: the first burst grows the thread pool and the heap to their working size; that is the baseline.
-        await RunClientsAsync(daemon, paths, TimeSpan.FromSeconds(1));
+        // Warm-up: a first burst grows the thread pool and the GC heap to their working size under this load
+        // (the GC keeps what it grew; it does not hand memory back while idle), and that is the baseline.
+        // Growth past it in a run three times longer is what a leak per connection or per call would show.
+        await RunClientsAsync(daemon, paths, WarmUpDuration);
         await Poll.UntilAsync(() => Task.FromResult(Sockets(daemon.ProcessId) == baselineSockets), Deadline, "the warm-up connections to close");
         var baselineThreads = Threads(daemon.ProcessId);
         var baselineRss = ResidentBytes(daemon.ProcessId);

@@ -39,6 +39,18 @@ internal sealed record SupervisionPolicy
 
     /// <summary>How long a monitor has to finish its batch and exit when told to stop.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Ten seconds: a ping is answered by the RPC layer at once even mid-transfer, so silence that long means a stopped or wedged process.</summary>
+    public static readonly TimeSpan DefaultHeartbeatTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Every few seconds: a wedged monitor is found within interval + timeout, at the cost of one tiny message.</summary>
+    public static readonly TimeSpan DefaultHeartbeatInterval = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a monitor has to answer a ping before it is killed and counted as a crash.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = DefaultHeartbeatTimeout;
+
+    /// <summary>The pause between pings: the default, shortened for a short timeout so a test need not wait the default.</summary>
+    public TimeSpan HeartbeatInterval => HeartbeatTimeout / 2 < DefaultHeartbeatInterval ? HeartbeatTimeout / 2 : DefaultHeartbeatInterval;
 }
 
 /// <summary>
@@ -47,8 +59,12 @@ internal sealed record SupervisionPolicy
 /// </summary>
 internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 {
+    /// <summary>The monitor argument naming its workspace; also how a leftover monitor is recognised in /proc.</summary>
+    public const string WorkspaceIdArgument = "--workspace-id";
+
     private readonly string executable;
     private readonly string logDirectory;
+    private readonly MonitorRecords records;
     private readonly SupervisionPolicy policy;
     private readonly ILogger log;
 
@@ -86,11 +102,12 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 
     private Task? loop;
 
-    public MonitorHandle(WorkspaceDefinition definition, string executable, string logDirectory, SupervisionPolicy policy, ILogger log)
+    public MonitorHandle(WorkspaceDefinition definition, string executable, string logDirectory, MonitorRecords records, SupervisionPolicy policy, ILogger log)
     {
         this.definition = definition;
         this.executable = executable;
         this.logDirectory = logDirectory;
+        this.records = records;
         this.policy = policy;
         this.log = log.ForContext("Workspace", definition.Name);
     }
@@ -164,6 +181,14 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         lock (gate)
         {
             crashes.Clear();
+            if (state == SupervisionState.Failed)
+            {
+                // Starting from now, so a caller that goes on to wait for the monitor (Resume) waits for
+                // the new start instead of being refused by the Failed state the loop has not left yet.
+                state = SupervisionState.Starting;
+                failureReason = null;
+            }
+
             resumed.TrySetResult();
         }
     }
@@ -299,8 +324,10 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add("--workspace-id");
+        start.ArgumentList.Add(WorkspaceIdArgument);
         start.ArgumentList.Add(definition.Id.ToString());
+        start.ArgumentList.Add("--lock-file");
+        start.ArgumentList.Add(records.LockFile(definition.Id));
         start.ArgumentList.Add("--workspace-name");
         start.ArgumentList.Add(definition.Name);
         start.ArgumentList.Add("--log-directory");
@@ -309,6 +336,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         using var process = Process.Start(start)
             ?? throw new InvalidOperationException($"could not start {executable}");
         processId = process.Id;
+        records.Record(definition.Id, process.Id);
         process.ErrorDataReceived += (_, line) =>
         {
             if (!string.IsNullOrEmpty(line.Data))
@@ -325,6 +353,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         IMonitor monitor = rpc.Attach<IMonitorContract>();
         rpc.StartListening();
         var stopRequested = Task.Delay(Timeout.Infinite, stopping.Token);
+        using var endHeartbeat = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
+        string? unresponsive = null;
         try
         {
             // Ready only once the monitor has the latest definition. One published after the last push
@@ -344,7 +374,17 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 }
             }
 
-            await Task.WhenAny(process.WaitForExitAsync(CancellationToken.None), rpc.Completion, stopRequested).ConfigureAwait(false);
+            var heartbeat = HeartbeatAsync(monitor, endHeartbeat.Token);
+            if (await Task.WhenAny(process.WaitForExitAsync(CancellationToken.None), rpc.Completion, stopRequested, heartbeat).ConfigureAwait(false) == heartbeat
+                && await heartbeat.ConfigureAwait(false) is { } silence)
+            {
+                // Stopped (SIGSTOP), wedged or spinning: it cannot be asked to leave, so it is killed with
+                // its rsync and ssh children and handled like any crash.
+                unresponsive = silence;
+                log.Warning("Killing monitor {ProcessId}: {Reason}", process.Id, silence);
+                process.Kill(entireProcessTree: true);
+            }
+
             if (stopping.IsCancellationRequested && !process.HasExited)
             {
                 // Let it finish the batch in flight and close its connections.
@@ -357,6 +397,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         }
         finally
         {
+            await endHeartbeat.CancelAsync().ConfigureAwait(false);
             // End of input is the monitor's cue to exit; a monitor that ignores it is killed.
             rpc.Dispose();
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
@@ -370,14 +411,48 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
+
+            records.Forget(definition.Id);
         }
 
-        return process.ExitCode switch
+        return unresponsive ?? process.ExitCode switch
         {
             0 => "exited",
             > 128 => $"killed by signal {process.ExitCode - 128}",
             var code => $"exit code {code}",
         };
+    }
+
+    /// <summary>
+    /// Pings the monitor every <see cref="SupervisionPolicy.HeartbeatInterval"/>. Completes with the reason
+    /// when a ping goes unanswered past the timeout; never completes otherwise (a channel that fails is
+    /// seen by the caller as the process exiting), and ends quietly when cancelled.
+    /// </summary>
+    private async Task<string?> HeartbeatAsync(IMonitor monitor, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(policy.HeartbeatInterval, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await monitor.PingAsync(cancellationToken).WaitAsync(policy.HeartbeatTimeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    return $"it did not answer a heartbeat within {policy.HeartbeatTimeout.TotalSeconds:0.#} s";
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Hands the monitor the latest definition; returns the one it has now.</summary>

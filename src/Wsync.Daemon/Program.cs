@@ -6,13 +6,16 @@ namespace Wsync.Daemon;
 
 /// <summary>
 /// wsyncd [--home DIR] [--detach]. Exit codes: 0 stopped on request, 1 failed, 2 configuration unusable,
-/// 3 already running, 64 bad command line.
+/// 3 already running, 4 ended by the watchdog (state poisoned or deadlocked), 64 bad command line.
 /// </summary>
 internal static class Program
 {
     public const int ExitFailed = 1;
     public const int ExitConfiguration = 2;
     public const int ExitAlreadyRunning = 3;
+
+    /// <summary>The watchdog found the state poisoned or deadlocked; the next cmdlet starts a fresh daemon.</summary>
+    public const int ExitWatchdog = 4;
     public const int ExitUsage = 64;
 
     private const string Usage = """
@@ -20,6 +23,9 @@ internal static class Program
           --home DIR   the wsync home (default: $WSYNC_HOME, or ~/.wsync)
           --detach     start a new session and, once listening, close stdin/stdout/stderr
         The wsync PowerShell module starts wsyncd by itself; running it by hand is for debugging.
+        Exit codes: 0 stopped on request, 1 failed, 2 configuration unusable, 3 already running,
+          4 ended by the watchdog (an operation left the state poisoned or deadlocked; see the log),
+          64 bad command line.
         """;
 
     public static async Task<int> Main(string[] args)
@@ -75,7 +81,7 @@ internal static class Program
         var log = Logging.Create(config.LogDirectory, "wsyncd", "wsyncd", console: !detach);
         try
         {
-            return await RunAsync(config, detach, log).ConfigureAwait(false);
+            return await RunAsync(config, detach, log, FaultInjection.FromEnvironment()).ConfigureAwait(false);
         }
         catch (Exception exception)
         {
@@ -89,7 +95,7 @@ internal static class Program
         }
     }
 
-    private static async Task<int> RunAsync(WsyncConfig config, bool detach, ILogger log)
+    private static async Task<int> RunAsync(WsyncConfig config, bool detach, ILogger log, FaultInjection faults)
     {
         foreach (var warning in config.Warnings)
         {
@@ -123,9 +129,17 @@ internal static class Program
             return ExitConfiguration;
         }
 
-        var registry = new WorkspaceRegistry(store, workspaces);
+        var registry = new WorkspaceRegistry(store, workspaces, faults);
         var shutdown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var supervisor = new MonitorSupervisor(monitorExecutable, config.LogDirectory, new SupervisionPolicy(), log);
+        var monitorRecords = new MonitorRecords(Path.Combine(config.Home, "monitors"));
+        monitorRecords.KillLeftovers(log);
+        var policy = new SupervisionPolicy
+        {
+            CrashThreshold = config.MonitorCrashThreshold,
+            CrashWindow = config.MonitorCrashWindow,
+            HeartbeatTimeout = faults.HeartbeatTimeout ?? SupervisionPolicy.DefaultHeartbeatTimeout,
+        };
+        await using var supervisor = new MonitorSupervisor(monitorExecutable, config.LogDirectory, monitorRecords, policy, log);
         var probe = new DestinationProbe(monitorExecutable, TimeSpan.FromSeconds(30));
         var service = new DaemonService(config, registry, supervisor, probe, () => shutdown.TrySetResult(), log);
         await using var server = new RpcServer(config.DaemonCommandSocketPath, service, log);
@@ -159,7 +173,18 @@ internal static class Program
             await supervisor.ApplyAsync(workspace, CancellationToken.None).ConfigureAwait(false);
         }
 
-        await shutdown.Task.ConfigureAwait(false);
+        using var stopWatching = new CancellationTokenSource();
+        var watchdog = new Watchdog(registry.Lock, faults.StateLockDeadline ?? Watchdog.DefaultDeadline).WatchAsync(stopWatching.Token);
+        if (await Task.WhenAny(shutdown.Task, watchdog).ConfigureAwait(false) == watchdog && await watchdog.ConfigureAwait(false) is { } fault)
+        {
+            // Serve nothing more: no cleanup that could wait on the broken state. The monitors see their
+            // channel close and exit; the next daemon kills any that lingers (MonitorRecords).
+            log.Fatal("Watchdog: {Fault}; ending the daemon (exit code {ExitCode}) so that a fresh one reloads the workspace file", fault, ExitWatchdog);
+            (log as IDisposable)?.Dispose(); // flushes and closes the log file before the process goes
+            Environment.Exit(ExitWatchdog);
+        }
+
+        await stopWatching.CancelAsync().ConfigureAwait(false);
         log.Information("Stopping: ending {Count} monitors", supervisor.Count);
         await supervisor.DisposeAsync().ConfigureAwait(false);
         log.Information("Stopped");

@@ -15,10 +15,10 @@ internal sealed class StateLock
     /// <summary>When the current holder took the lock (Environment.TickCount64); meaningful only while <see cref="holder"/> is set.</summary>
     private long heldSince;
 
-    /// <summary>The first failure that escaped an operation holding the lock; null while the state is sound.</summary>
-    private volatile Exception? poison;
+    /// <summary>The first failure that escaped an operation holding the lock, and that operation; null while the state is sound. Set once.</summary>
+    private volatile StatePoison? poison;
 
-    public Exception? Poison => poison;
+    public StatePoison? Poison => poison;
 
     /// <summary>The holder and how long it has held the lock, for the watchdog.</summary>
     public (string? Operation, TimeSpan HeldFor) Holder
@@ -48,7 +48,7 @@ internal sealed class StateLock
         }
         catch (Exception exception)
         {
-            poison ??= exception;
+            Interlocked.CompareExchange(ref poison, new StatePoison(operation, exception), null);
             throw;
         }
         finally
@@ -58,3 +58,6 @@ internal sealed class StateLock
         }
     }
 }
+
+/// <summary>An operation that threw while changing state: what it was, and what it threw.</summary>
+internal sealed record StatePoison(string Operation, Exception Exception);

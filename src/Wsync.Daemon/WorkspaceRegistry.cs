@@ -7,8 +7,11 @@ namespace Wsync.Daemon;
 /// to the workspace file and only then published, all under <see cref="StateLock"/>; so what the file
 /// holds is exactly what was acknowledged. Readers take the published snapshot without locking.
 /// </summary>
-internal sealed class WorkspaceRegistry(WorkspaceStore store, IReadOnlyList<WorkspaceDefinition> initial)
+internal sealed class WorkspaceRegistry(WorkspaceStore store, IReadOnlyList<WorkspaceDefinition> initial, FaultInjection? faults = null)
 {
+    /// <summary>Test-only hooks (see <see cref="FaultInjection"/>); inert in real use.</summary>
+    private readonly FaultInjection faults = faults ?? FaultInjection.None;
+
     /// <summary>The published state. Replaced (never mutated) under <see cref="Lock"/> after the file is written.</summary>
     private ImmutableList<WorkspaceDefinition> workspaces = [.. initial];
 
@@ -65,6 +68,7 @@ internal sealed class WorkspaceRegistry(WorkspaceStore store, IReadOnlyList<Work
                 }
             }
 
+            faults.OnAddWorkspace(name);
             var workspace = new WorkspaceDefinition
             {
                 Id = Guid.NewGuid(),

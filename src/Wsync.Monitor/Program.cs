@@ -5,13 +5,27 @@ using Wsync.Rpc;
 namespace Wsync.Monitor;
 
 /// <summary>
-/// wsync-monitor --workspace-id ID --workspace-name NAME --log-directory DIR: serve the daemon on stdin/stdout.
+/// wsync-monitor --workspace-id ID --workspace-name NAME --log-directory DIR [--lock-file FILE]: serve the daemon on stdin/stdout,
+/// holding an exclusive flock on FILE for as long as it runs (exit code 75 if another monitor keeps it).
 /// wsync-monitor --probe: read a remote definition (JSON) on stdin, check it can work, exit 0 or print a ProbeFailure.
 /// </summary>
 internal static class Program
 {
     /// <summary>How long a monitor told to shut down waits for the daemon to close the channel.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a new monitor waits for the previous one of its workspace to let go of the lock. The daemon
+    /// kills leftover monitors before it starts new ones, so the lock is normally free or freed within
+    /// moments; past this the start counts as a crash and the daemon retries with backoff.
+    /// </summary>
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Between two tries of the non-blocking flock while waiting.</summary>
+    private static readonly TimeSpan LockRetryInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>EX_TEMPFAIL: another monitor of the workspace still runs; try again later.</summary>
+    private const int ExitLockHeld = 75;
 
     public static async Task<int> Main(string[] args)
     {
@@ -22,6 +36,7 @@ internal static class Program
 
         string? name = null;
         string? logDirectory = null;
+        string? lockFile = null;
         for (var i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -32,6 +47,9 @@ internal static class Program
                 case "--log-directory":
                     logDirectory = args[i + 1];
                     break;
+                case "--lock-file":
+                    lockFile = args[i + 1];
+                    break;
             }
         }
 
@@ -39,6 +57,14 @@ internal static class Program
         {
             Console.Error.WriteLine("wsync-monitor is started by wsyncd, one per workspace; it is not run by hand.");
             return 64;
+        }
+
+        // Two monitors of one workspace would race each other's rsyncs: hold the workspace's lock for life.
+        using var exclusive = lockFile is null ? null : await AcquireAsync(lockFile).ConfigureAwait(false);
+        if (lockFile is not null && exclusive is null)
+        {
+            Console.Error.WriteLine($"wsync-monitor: another monitor of '{name}' still holds {lockFile} after {LockWait.TotalSeconds:0} s.");
+            return ExitLockHeld;
         }
 
         var log = Logging.Create(logDirectory, $"monitor-{name}", "wsync-monitor", console: false, workspace: name);
@@ -61,5 +87,32 @@ internal static class Program
         await Task.WhenAny(rpc.Completion, asked).ConfigureAwait(false);
         log.Information(service.Stopped.IsCompleted ? "Monitor stopped on request" : "The daemon went away; monitor stopped");
         return 0;
+    }
+
+    /// <summary>An exclusive flock on <paramref name="path"/> (kept while the stream is open), waiting up to <see cref="LockWait"/>; null if it stays taken.</summary>
+    private static async Task<FileStream?> AcquireAsync(string path)
+    {
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.OpenOrCreate,
+                    Access = FileAccess.ReadWrite,
+                    Share = FileShare.None, // flock(LOCK_EX | LOCK_NB); the descriptor is close-on-exec, so rsync and ssh do not inherit it
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException exception) when (exception is not DirectoryNotFoundException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(LockRetryInterval).ConfigureAwait(false);
+            }
+            catch (IOException exception) when (exception is not DirectoryNotFoundException)
+            {
+                return null;
+            }
+        }
     }
 }

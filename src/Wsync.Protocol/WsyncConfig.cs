@@ -26,8 +26,15 @@ public sealed class WsyncConfig
     /// <summary>sun_path holds 108 bytes including the terminating NUL.</summary>
     public const int MaxSocketPathBytes = 107;
 
+    /// <summary>Crashes within the window after which a monitor is left stopped: a few restarts ride out a passing fault, more mean a fault that will not pass.</summary>
+    public const int DefaultMonitorCrashThreshold = 5;
+
+    /// <summary>Ten minutes: crashes further apart than that are unrelated, each one restarted.</summary>
+    public const int DefaultMonitorCrashWindowSeconds = 600;
+
     private static readonly string[] KnownKeys =
-        ["WorkspaceConfigFilePath", "MonitorExecutablePath", "DaemonCommandSocketPath", "LogDirectory"];
+        ["WorkspaceConfigFilePath", "MonitorExecutablePath", "DaemonCommandSocketPath", "LogDirectory",
+            "MonitorCrashThreshold", "MonitorCrashWindowSeconds"];
 
     private WsyncConfig(string home, string configFilePath)
     {
@@ -52,6 +59,11 @@ public sealed class WsyncConfig
     public string DaemonCommandSocketPath { get; private set; }
 
     public string LogDirectory { get; private set; }
+
+    /// <summary>Unasked monitor exits (crashes, missed heartbeats) within <see cref="MonitorCrashWindow"/> after which the workspace is Failed.</summary>
+    public int MonitorCrashThreshold { get; private set; } = DefaultMonitorCrashThreshold;
+
+    public TimeSpan MonitorCrashWindow { get; private set; } = TimeSpan.FromSeconds(DefaultMonitorCrashWindowSeconds);
 
     /// <summary>Lines that were understood but are suspicious (unknown keys), for the daemon to log.</summary>
     public IReadOnlyList<string> Warnings { get; private set; } = [];
@@ -143,20 +155,25 @@ public sealed class WsyncConfig
                 continue; // an empty value means "the default"
             }
 
-            var resolved = System.IO.Path.GetFullPath(ExpandTilde(value), home);
             switch (known)
             {
                 case "WorkspaceConfigFilePath":
-                    config.WorkspaceConfigFilePath = resolved;
+                    config.WorkspaceConfigFilePath = ResolvePath(value, home);
                     break;
                 case "MonitorExecutablePath":
-                    config.MonitorExecutablePath = resolved;
+                    config.MonitorExecutablePath = ResolvePath(value, home);
                     break;
                 case "DaemonCommandSocketPath":
-                    config.DaemonCommandSocketPath = resolved;
+                    config.DaemonCommandSocketPath = ResolvePath(value, home);
                     break;
                 case "LogDirectory":
-                    config.LogDirectory = resolved;
+                    config.LogDirectory = ResolvePath(value, home);
+                    break;
+                case "MonitorCrashThreshold":
+                    config.MonitorCrashThreshold = ParsePositive(value, known, sourcePath, lineNumber);
+                    break;
+                case "MonitorCrashWindowSeconds":
+                    config.MonitorCrashWindow = TimeSpan.FromSeconds(ParsePositive(value, known, sourcePath, lineNumber));
                     break;
             }
         }
@@ -223,7 +240,20 @@ public sealed class WsyncConfig
         # The monitor executable; empty means the wsync-monitor shipped with the daemon.
         MonitorExecutablePath=
 
+        # A workspace whose monitor stops unasked (crashes, or misses its heartbeat) this many times
+        # within MonitorCrashWindowSeconds is left stopped, State=Failed, until Resume-WsyncWorkspace.
+        MonitorCrashThreshold={DefaultMonitorCrashThreshold}
+        MonitorCrashWindowSeconds={DefaultMonitorCrashWindowSeconds}
+
         """;
+
+    private static string ResolvePath(string value, string home) => System.IO.Path.GetFullPath(ExpandTilde(value), home);
+
+    /// <summary>A whole number of at least 1; anything else names the file and line.</summary>
+    private static int ParsePositive(string value, string key, string sourcePath, int lineNumber) =>
+        int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number >= 1
+            ? number
+            : throw new WsyncConfigException(sourcePath, lineNumber, $"{key} must be a whole number of at least 1, not '{value}'.");
 
     private static string ExpandTilde(string value) =>
         value == "~" || value.StartsWith("~/", StringComparison.Ordinal)

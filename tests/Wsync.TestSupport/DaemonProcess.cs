@@ -118,6 +118,21 @@ public sealed class DaemonProcess : IDisposable
     public IReadOnlyList<int> MonitorProcessIds() =>
         [.. Processes.Children(process.Id).Where(pid => Processes.Name(pid) is { } name && name.StartsWith("wsync-monitor", StringComparison.Ordinal))];
 
+    /// <summary>Waits (with a deadline) for the daemon to end by itself; returns its exit code.</summary>
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!process.WaitForExit(timeout))
+        {
+            throw new TimeoutException($"wsyncd {process.Id} did not exit within {timeout.TotalSeconds:0.#} s");
+        }
+
+        process.WaitForExit(); // drains the redirected streams
+        return process.ExitCode;
+    }
+
+    /// <summary>Monitors that will outlive the daemon (it is about to die): checked, and killed if need be, on dispose.</summary>
+    public void ExpectOrphans(IEnumerable<int> monitors) => orphans.AddRange(monitors);
+
     /// <summary>SIGKILL: no chance to clean up. Returns the monitors it had, which must notice the closed channel and exit by themselves.</summary>
     public IReadOnlyList<int> KillHard()
     {
@@ -176,9 +191,13 @@ public sealed class DaemonProcess : IDisposable
 public static partial class Syscall
 {
     private const int SigTerm = 15;
+    private const int SigStop = 19;
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
 
     public static void Terminate(int pid) => Kill(pid, SigTerm);
+
+    /// <summary>SIGSTOP: the process freezes, answering nothing, until killed (or SIGCONT).</summary>
+    public static void Stop(int pid) => Kill(pid, SigStop);
 }

@@ -89,6 +89,36 @@ public static class Processes
         }
     }
 
+    /// <summary>Every live wsync-monitor process (any parent) with <paramref name="fragment"/> (a workspace id, a home) in an argument.</summary>
+    public static IReadOnlyList<int> Monitors(string fragment)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var pid)
+                && Name(pid) is { } name && name.StartsWith("wsync-monitor", StringComparison.Ordinal)
+                && CommandLine(pid).Any(argument => argument.Contains(fragment, StringComparison.Ordinal)) && IsAlive(pid))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The argument vector of a process (empty once it is gone).</summary>
+    public static IReadOnlyList<string> CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
     /// <summary>The executable name (comm) of a process, or null.</summary>
     public static string? Name(int pid)
     {

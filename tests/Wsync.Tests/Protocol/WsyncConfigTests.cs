@@ -69,6 +69,33 @@ public sealed class WsyncConfigTests
     }
 
     [Fact]
+    public void Monitor_crash_tolerance_defaults_to_five_in_ten_minutes_and_reads_from_the_file()
+    {
+        var defaults = WsyncConfig.Parse("", "/h", "/h/wsync.config");
+        var configured = WsyncConfig.Parse("MonitorCrashThreshold=2\nMonitorCrashWindowSeconds = 30\n", "/h", "/h/wsync.config");
+
+        Assert.Equal(5, defaults.MonitorCrashThreshold);
+        Assert.Equal(TimeSpan.FromMinutes(10), defaults.MonitorCrashWindow);
+        Assert.Equal(2, configured.MonitorCrashThreshold);
+        Assert.Equal(TimeSpan.FromSeconds(30), configured.MonitorCrashWindow);
+        Assert.Empty(configured.Warnings);
+    }
+
+    [Theory]
+    [InlineData("MonitorCrashThreshold=0")]
+    [InlineData("MonitorCrashThreshold=-1")]
+    [InlineData("MonitorCrashThreshold=five")]
+    [InlineData("MonitorCrashWindowSeconds=1.5")]
+    public void A_crash_tolerance_that_is_not_a_positive_whole_number_names_key_file_and_line(string line)
+    {
+        var error = Assert.Throws<WsyncConfigException>(() => WsyncConfig.Parse("# tolerance\n" + line, "/h", "/h/wsync.config"));
+
+        Assert.Equal(2, error.Line);
+        Assert.Contains(line[..line.IndexOf('=')], error.Message);
+        Assert.Contains("at least 1", error.Message);
+    }
+
+    [Fact]
     public void A_deep_home_gets_a_short_socket_path_of_its_own()
     {
         var deep = "/tmp/" + new string('d', 120);
@@ -96,6 +123,8 @@ public sealed class WsyncConfigTests
         Assert.Equal(created.WorkspaceConfigFilePath, reread.WorkspaceConfigFilePath);
         Assert.Equal(created.DaemonCommandSocketPath, reread.DaemonCommandSocketPath);
         Assert.Equal(Path.Combine(home, "logs"), reread.LogDirectory);
+        Assert.Equal(WsyncConfig.DefaultMonitorCrashThreshold, reread.MonitorCrashThreshold);
+        Assert.Equal(TimeSpan.FromSeconds(WsyncConfig.DefaultMonitorCrashWindowSeconds), reread.MonitorCrashWindow);
         Assert.Empty(reread.Warnings);
     }
 

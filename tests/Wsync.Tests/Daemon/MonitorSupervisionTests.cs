@@ -1,0 +1,43 @@
+using Wsync.TestSupport;
+using Wsync.Tests.Monitor;
+
+namespace Wsync.Tests.Daemon;
+
+/// <summary>The daemon's heartbeat: a monitor that stops answering is killed and replaced, and mirroring goes on.</summary>
+public sealed class MonitorSupervisionTests
+{
+    [Fact]
+    public async Task A_frozen_monitor_is_killed_and_replaced_and_mirroring_resumes()
+    {
+        // A 1 s heartbeat timeout (10 s in real use) keeps the test short.
+        await using var setup = await MirrorSetup.StartAsync("hb", _ => new() { ["WSYNC_HEARTBEAT_TIMEOUT_MS"] = "1000" });
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        File.WriteAllText(Path.Combine(workspace, "before"), "before the freeze");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectLocalAsync("web", mirror);
+        var frozen = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
+
+        Syscall.Stop(frozen); // never continued: the daemon must get rid of it
+        try
+        {
+            await Poll.UntilAsync(async () => (await WorkspaceAsync(setup)).MonitorProcessId is { } pid && pid != frozen,
+                MirrorSetup.Deadline, "a new monitor in place of the frozen one");
+            Poll.Until(() => !Processes.IsAlive(frozen), MirrorSetup.Deadline, "the frozen monitor to be killed");
+        }
+        finally
+        {
+            Processes.Kill(frozen);
+        }
+
+        File.WriteAllText(Path.Combine(workspace, "after"), "after the freeze");
+        await setup.WaitAsync("web");
+
+        MirrorSetup.AssertMirrored(workspace, mirror);
+        Assert.Single(Processes.Monitors((await WorkspaceAsync(setup)).Id.ToString()));
+        Assert.Contains("heartbeat", setup.Daemon.Output);
+    }
+
+    private static async Task<Workspace> WorkspaceAsync(MirrorSetup setup) =>
+        (await setup.Client.Call(setup.Api.GetWorkspacesAsync(CancellationToken.None))).Single();
+}

@@ -12,6 +12,12 @@ namespace Wsync.Daemon;
 /// </summary>
 internal sealed class RpcServer(string socketPath, IWsyncDaemon service, ILogger log) : IAsyncDisposable
 {
+    /// <summary>
+    /// Connections the kernel queues before the accept loop takes them. A Unix socket refuses a connect
+    /// (EAGAIN) once the queue is full, and 200 clients starting at once overflowed 128 in the load test.
+    /// </summary>
+    private const int Backlog = 1024;
+
     private readonly CancellationTokenSource stopping = new();
 
     /// <summary>The open sessions, so they can be closed on shutdown. Guarded by itself.</summary>
@@ -39,7 +45,7 @@ internal sealed class RpcServer(string socketPath, IWsyncDaemon service, ILogger
         listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(socketPath));
         File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        listener.Listen(128);
+        listener.Listen(Backlog);
         acceptLoop = Task.Run(AcceptAsync);
         log.Information("Listening on {SocketPath}", socketPath);
     }

@@ -169,6 +169,7 @@ Describe 'Connecting to an ssh destination that cannot work' {
 
     It 'refuses <Case> with <ErrorId> and stores nothing' -ForEach @(
         @{ Case = 'an unknown host key'; ErrorId = 'HostKeyUnknown'; Category = 'SecurityError' }
+        @{ Case = 'a changed host key'; ErrorId = 'HostKeyChanged'; Category = 'SecurityError' }
         @{ Case = 'a wrong port'; ErrorId = 'DestinationUnreachable'; Category = 'ConnectionError' }
         @{ Case = 'a key the server does not accept'; ErrorId = 'SshAuthenticationFailed'; Category = 'PermissionDenied' }
     ) {
@@ -177,6 +178,14 @@ Describe 'Connecting to an ssh destination that cannot work' {
         $destination = "$($sshd.User)@$($sshd.Host):$(Join-Path $root 'api-mirror')"
         $command = switch ($Case) {
             'an unknown host key' { { Connect-WsyncRemote api $destination -Port $sshd.Port -IdentityFile $sshd.IdentityFile -SshOption "UserKnownHostsFile=$(Join-Path $root 'empty_known_hosts')" -ErrorAction Stop } }
+            'a changed host key' {
+                # known_hosts records another key for this host and port: what a reinstalled host or a man in the middle looks like.
+                $impostor = Join-Path $root 'impostor_host_key'
+                if (-not (Test-Path $impostor)) { & ssh-keygen -q -t ed25519 -N '' -f $impostor }
+                $recorded = Join-Path $root 'changed_known_hosts'
+                Set-Content $recorded "[$($sshd.Host)]:$($sshd.Port) $((Get-Content "$impostor.pub").Split(' ')[0..1] -join ' ')"
+                { Connect-WsyncRemote api $destination -Port $sshd.Port -IdentityFile $sshd.IdentityFile -SshOption "UserKnownHostsFile=$recorded" -ErrorAction Stop }
+            }
             'a wrong port' { { Connect-WsyncRemote api $destination -Port 1 -IdentityFile $sshd.IdentityFile -SshOption $sshd.SshOptions -ErrorAction Stop } }
             'a key the server does not accept' {
                 $otherKey = Join-Path $root 'other_key'
@@ -190,5 +199,11 @@ Describe 'Connecting to an ssh destination that cannot work' {
         $record.CategoryInfo.Category | Should -Be $Category
         $record.TargetObject | Should -Be $destination
         Get-Content -Raw $file | Should -Be $before
+        if ($ErrorId -like 'HostKey*') {
+            # The message names the key the host really offers, so the user can check it before trusting it.
+            $fingerprint = (& ssh-keygen -l -f (Join-Path $sshd.Directory 'host_ed25519.pub')).Split(' ')[1]
+            $record.Exception.Message | Should -BeLike "*$fingerprint*"
+            $record.Exception.Message | Should -BeLike "*$($sshd.Host)*"
+        }
     }
 }

@@ -92,7 +92,15 @@ internal sealed class SshEndpoint : Endpoint
 
                 master.Dispose();
                 master = null;
-                throw Classify(text, remote.Destination);
+                var failure = Classify(text, remote.Destination);
+                if (failure.ErrorId == ErrorIds.HostKeyUnknown && destination.Host is { } host &&
+                    await HostKeys.FingerprintsAsync(host, destination.Port, cancellationToken).ConfigureAwait(false) is { Count: > 0 } offered)
+                {
+                    failure = new EndpointException(failure.ErrorId, failure.Category, failure.Permanent,
+                        $"{failure.Message} The host offers {string.Join(", ", offered)}; compare with the host's own key before trusting it.");
+                }
+
+                throw failure;
             }
 
             if (deadline.Elapsed > TimeSpan.FromSeconds(ConnectTimeoutSeconds + 5))

@@ -210,7 +210,9 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             Begin(definition);
             foreach (var loop in loops.Values)
             {
+                // "I fixed it, or I meant it": an empty root is mirrored this once.
                 loop.Pending.RequestFullReconcile();
+                loop.AcknowledgeEmptyRoot();
                 loop.SetHalted(null);
             }
 
@@ -281,6 +283,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             ? new LocalEndpoint(destination.Path)
             : new SshEndpoint(destination, remote, Path.Combine(RuntimeDirectory(), $"cm-{remote.Id:n}"[..15]), log);
         var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, sendActivity, log);
+        loop.HaltWorkspace = reason => Halt(WorkspaceState.Halted, reason);
         if (state is WorkspaceState.Halted or WorkspaceState.Failed)
         {
             loop.SetHalted(reason);

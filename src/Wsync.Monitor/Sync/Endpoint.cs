@@ -38,6 +38,10 @@ internal abstract class Endpoint : IAsyncDisposable
     /// <summary>Creates a scratch directory with one subdirectory "gone", for the flag self-test; returns its rsync operand and a cleanup.</summary>
     public abstract Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken);
 
+    /// <summary>Whether the mirror's root holds any entry (the safety stop asks before mirroring an empty workspace).</summary>
+    /// <exception cref="EndpointException">The destination could not be listed.</exception>
+    public abstract Task<bool> HasEntriesAsync(CancellationToken cancellationToken);
+
     public abstract ValueTask DisposeAsync();
 }
 
@@ -108,6 +112,19 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
             Directory.Delete(scratch, recursive: true);
             return Task.FromResult(gone);
         }));
+    }
+
+    public override Task<bool> HasEntriesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Task.FromResult(Directory.EnumerateFileSystemEntries(path).Any());
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new EndpointException(ErrorIds.DestinationNotFound, WsyncErrorCategory.ReadError, permanent: false,
+                $"Could not list the destination directory {path}: {exception.Message}");
+        }
     }
 
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -38,6 +38,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
     private readonly SendActivity activity;
     private readonly ILogger log;
 
+    /// <summary>Checked before every batch: a vanished or emptied root halts instead of deleting remotely.</summary>
+    private readonly SafetyStop safety;
+
     /// <summary>Wakes the loop: new changes, resume, stop. Capacity one: many wakes while busy make one.</summary>
     private readonly Channel<bool> wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -86,7 +89,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
         this.changed = changed;
         this.log = log.ForContext("Remote", definition.Name);
         destination = Destination.Parse(definition.Destination, definition.Port);
+        safety = new SafetyStop(root, endpoint, definition.Destination, reason => (HaltWorkspace ?? SetHalted)(reason));
     }
+
+    /// <summary>Halts the whole workspace (the safety stop); set by the monitor. Unset, only this remote stops.</summary>
+    public Action<string>? HaltWorkspace { get; set; }
 
     public RemoteDefinition Definition { get; }
 
@@ -138,6 +145,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
         changed();
         Signal();
     }
+
+    /// <summary>Resume-WsyncWorkspace: the next batch may mirror an empty workspace root (see <see cref="SafetyStop"/>).</summary>
+    public void AcknowledgeEmptyRoot() => safety.Acknowledge();
 
     /// <summary>
     /// Completes with true once every change up to <paramref name="generation"/> is on the remote; with
@@ -258,6 +268,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
                 Pending.Requeue(batch);
                 FailedAttempt(batch);
+                if (haltReason is not null)
+                {
+                    continue; // not sent because the workspace halted (the safety stop): nothing to retry until Resume
+                }
+
                 if (result.Outcome == RsyncOutcome.Partial && ++partials < PartialLimit)
                 {
                     SetState(RemoteState.Retrying, result.Describe());
@@ -316,11 +331,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// <summary>One batch: renames first, then one rsync of every listed path (or of everything).</summary>
     private async Task<RsyncResult> SendAsync(Batch batch, CancellationToken token)
     {
-        if (!Directory.Exists(root))
+        if (await safety.CheckAsync(token).ConfigureAwait(false) is { } refused)
         {
-            // Never let a vanished workspace turn into a mass deletion on the remote.
-            SetHalted($"The workspace root {root} is missing; mirroring stopped so that nothing is deleted remotely.");
-            return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, "the workspace root is missing");
+            return refused; // not sent: a vanished or emptied workspace never turns into a mass deletion remotely
         }
 
         if (!batch.FullReconcile)

@@ -197,6 +197,20 @@ internal sealed class SshEndpoint : Endpoint
         });
     }
 
+    public override async Task<bool> HasEntriesAsync(CancellationToken cancellationToken)
+    {
+        // One command over the master; the path is data (quoted), and a missing directory counts as empty.
+        var (code, _, error) = await RunAsync(
+            $"cd -- {RemoteShell.Quote(destination.Path)} 2>/dev/null || exit 1; [ -n \"$(ls -A)\" ]", cancellationToken).ConfigureAwait(false);
+        return code switch
+        {
+            0 => true,
+            1 => false,
+            _ => throw new EndpointException(ErrorIds.DestinationUnreachable, WsyncErrorCategory.ConnectionError, permanent: false,
+                $"Could not list {destination.Path} on {destination.SshTarget} (exit code {code}): {error.Trim()}"),
+        };
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (master is { HasExited: false })

@@ -28,6 +28,14 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>The longest a file written without pause (a log held open) is held before it is sent anyway.</summary>
     private const int WriteHoldMilliseconds = 1000;
 
+    /// <summary>
+    /// Deletions are held until no deletion has been seen for this long (at most <see cref="WriteHoldMilliseconds"/>):
+    /// an `rm -rf` of the root deletes its files before the root itself, and without the hold the remotes would
+    /// mirror those deletions before the root's IN_DELETE_SELF halts the workspace. Short, since every
+    /// deletion waits this long.
+    /// </summary>
+    private const int DeleteQuietMilliseconds = 25;
+
     private readonly string root;
     private readonly IWatchSink sink;
     private readonly ILogger log;
@@ -46,6 +54,12 @@ internal sealed class TreeWatcher : IDisposable
 
     /// <summary>Files being written, by path: when the first and the last write were seen (Environment.TickCount64). Watcher thread only.</summary>
     private readonly Dictionary<string, (long First, long Last)> writing = new(StringComparer.Ordinal);
+
+    /// <summary>Deleted (or moved out) paths held back (see <see cref="DeleteQuietMilliseconds"/>). Watcher thread only.</summary>
+    private readonly HashSet<string> deleting = new(StringComparer.Ordinal);
+
+    /// <summary>When the first and the last held deletion were seen (Environment.TickCount64); meaningless while <see cref="deleting"/> is empty.</summary>
+    private (long First, long Last) deletions;
 
     private volatile PathFilter filter;
     private volatile bool stopping;
@@ -174,11 +188,17 @@ internal sealed class TreeWatcher : IDisposable
                         ForgetTree(path, removeWatches: true);
                     }
 
-                    changes.Add(Change.OfPath(path));
+                    HoldDeletion(path);
                 }
 
                 movesOut.Clear();
-                ReleaseWrites(changes, all: answering.Count > 0);
+                if ((outcome & Outcome.RootLost) != 0)
+                {
+                    // Halt first: the deletions that came with it must reach a halted workspace, never a remote.
+                    sink.OnRootLost($"the workspace root {root} was deleted, moved or unmounted");
+                }
+
+                ReleaseWrites(changes, all: answering.Count > 0 || (outcome & Outcome.RootLost) != 0);
                 if (changes.Count > 0)
                 {
                     sink.OnChanges(changes);
@@ -189,11 +209,6 @@ internal sealed class TreeWatcher : IDisposable
                 {
                     WatchTree("");
                     sink.OnRescanNeeded("the kernel's event queue overflowed; reconciling everything");
-                }
-
-                if ((outcome & Outcome.RootLost) != 0)
-                {
-                    sink.OnRootLost($"the workspace root {root} was deleted, moved or unmounted");
                 }
             }
             catch (Exception exception)
@@ -211,28 +226,54 @@ internal sealed class TreeWatcher : IDisposable
         }
     }
 
-    /// <summary>Milliseconds until the next held write is due (poll's timeout), or -1 when none is held.</summary>
+    /// <summary>Milliseconds until the next held write or deletion is due (poll's timeout), or -1 when none is held.</summary>
     private int NextWriteDue()
     {
-        if (writing.Count == 0)
+        if (writing.Count == 0 && deleting.Count == 0)
         {
             return -1;
         }
 
         var now = Environment.TickCount64;
-        var due = writing.Values.Min(w => Math.Min(w.Last + WriteQuietMilliseconds, w.First + WriteHoldMilliseconds));
+        var due = writing.Count == 0
+            ? long.MaxValue
+            : writing.Values.Min(w => Math.Min(w.Last + WriteQuietMilliseconds, w.First + WriteHoldMilliseconds));
+        if (deleting.Count > 0)
+        {
+            due = Math.Min(due, DeletionsDue);
+        }
+
         return (int)Math.Clamp(due - now, 0, WriteHoldMilliseconds);
     }
 
-    /// <summary>Hands over the held writes that are due; all of them when a drain (a flush) asks for everything seen so far.</summary>
+    private long DeletionsDue => Math.Min(deletions.Last + DeleteQuietMilliseconds, deletions.First + WriteHoldMilliseconds);
+
+    /// <summary>Holds a deletion back with the others (see <see cref="DeleteQuietMilliseconds"/>).</summary>
+    private void HoldDeletion(string path)
+    {
+        var now = Environment.TickCount64;
+        deletions = deleting.Count == 0 ? (now, now) : (deletions.First, now);
+        deleting.Add(path);
+    }
+
+    /// <summary>
+    /// Hands over the held writes and deletions that are due; all of them when a drain (a flush) asks for
+    /// everything seen so far.
+    /// </summary>
     private void ReleaseWrites(List<Change> changes, bool all)
     {
+        var now = Environment.TickCount64;
+        if (deleting.Count > 0 && (all || now >= DeletionsDue))
+        {
+            changes.AddRange(deleting.Select(Change.OfPath));
+            deleting.Clear();
+        }
+
         if (writing.Count == 0)
         {
             return;
         }
 
-        var now = Environment.TickCount64;
         foreach (var (path, write) in writing)
         {
             if (all || now >= write.Last + WriteQuietMilliseconds || now >= write.First + WriteHoldMilliseconds)
@@ -419,7 +460,13 @@ internal sealed class TreeWatcher : IDisposable
         if (isDirectory && (mask & Inotify.Delete) != 0)
         {
             ForgetTree(path, removeWatches: false);
-            changes.Add(Change.OfPath(path));
+            HoldDeletion(path);
+            return Outcome.None;
+        }
+
+        if ((mask & Inotify.Delete) != 0)
+        {
+            HoldDeletion(path);
             return Outcome.None;
         }
 

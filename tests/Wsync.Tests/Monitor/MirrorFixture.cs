@@ -27,18 +27,23 @@ internal sealed class MirrorSetup : IAsyncDisposable
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
-    private MirrorSetup(TempDirectory temp, DaemonProcess daemon, TestClient client)
+    /// <summary>The daemon's extra environment, for a restart.</summary>
+    private readonly Dictionary<string, string>? environment;
+
+    private MirrorSetup(TempDirectory temp, DaemonProcess daemon, TestClient client, Dictionary<string, string>? environment)
     {
         Temp = temp;
         Daemon = daemon;
         Client = client;
+        this.environment = environment;
     }
 
     public TempDirectory Temp { get; }
 
-    public DaemonProcess Daemon { get; }
+    /// <summary>The daemon now running; replaced by <see cref="RestartDaemonAsync"/>.</summary>
+    public DaemonProcess Daemon { get; private set; }
 
-    public TestClient Client { get; }
+    public TestClient Client { get; private set; }
 
     public IWsyncDaemon Api => Client.Daemon;
 
@@ -46,9 +51,34 @@ internal sealed class MirrorSetup : IAsyncDisposable
     public static async Task<MirrorSetup> StartAsync(string prefix, Func<TempDirectory, Dictionary<string, string>>? environment = null)
     {
         var temp = new TempDirectory(prefix);
-        var daemon = DaemonProcess.Start(temp.Combine("home"), environment?.Invoke(temp));
+        var variables = environment?.Invoke(temp);
+        var daemon = DaemonProcess.Start(temp.Combine("home"), variables);
         var client = await TestClient.ConnectAsync(daemon.SocketPath);
-        return new MirrorSetup(temp, daemon, client);
+        return new MirrorSetup(temp, daemon, client, variables);
+    }
+
+    /// <summary>
+    /// Stops the daemon gracefully (its monitors with it), runs <paramref name="whileStopped"/>, and starts a
+    /// daemon again on the same home: every workspace's monitor starts afresh.
+    /// </summary>
+    public async Task RestartDaemonAsync(Action whileStopped)
+    {
+        Client.Dispose();
+        Daemon.Dispose();
+        whileStopped();
+        Daemon = DaemonProcess.Start(Daemon.Home, environment);
+        Client = await TestClient.ConnectAsync(Daemon.SocketPath);
+    }
+
+    public async Task<Workspace> WorkspaceAsync(string name) =>
+        (await Client.Call(Api.GetWorkspacesAsync(CancellationToken.None))).Single(w => w.Name == name);
+
+    /// <summary>Polls until the workspace is Halted; returns it.</summary>
+    public async Task<Workspace> HaltedAsync(string name)
+    {
+        Workspace? halted = null;
+        await Poll.UntilAsync(async () => (halted = await WorkspaceAsync(name)).State == WorkspaceState.Halted, Deadline, $"'{name}' to halt");
+        return halted!;
     }
 
     public Task<Workspace> AddWorkspaceAsync(string path, string[]? exclude = null, bool gitIgnore = false) =>

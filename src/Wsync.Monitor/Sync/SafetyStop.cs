@@ -1,0 +1,82 @@
+namespace Wsync.Monitor.Sync;
+
+/// <summary>
+/// The last check before one remote's batch: a workspace root that vanished, or that is empty while the
+/// remote is not, must halt the workspace instead of becoming a mass deletion on the remote. Checked
+/// before every batch (a full reconcile and an incremental batch alike: with -r, an incremental batch that
+/// lists the root or a deletion of its last entry mirrors the emptiness too).
+/// <code>
+/// root         remote        acknowledged   →
+/// missing      any           any            halt ("missing")
+/// empty        has entries   no             halt ("empty")
+/// empty        has entries   yes            send (once: Resume-WsyncWorkspace said "I meant it")
+/// empty        empty         any            send
+/// has entries  any           any            send
+/// </code>
+/// "Empty" means no entry at all, excluded ones included, on either side; a remote that cannot be listed
+/// is not sent to (the batch is retried like a transport failure).
+/// </summary>
+internal sealed class SafetyStop(string root, Endpoint endpoint, string destination, Action<string> halt)
+{
+    /// <summary>
+    /// 1 after Resume-WsyncWorkspace until the next check consumes it: that check lets an empty root through.
+    /// Written by the monitor's lifecycle, read and cleared by the remote's loop (hence Interlocked).
+    /// </summary>
+    private int acknowledged;
+
+    /// <summary>The user resumed the workspace: the next batch may mirror an empty root.</summary>
+    public void Acknowledge() => Interlocked.Exchange(ref acknowledged, 1);
+
+    /// <summary>
+    /// Null when the batch may go out; otherwise the result of not sending it (after halting the workspace,
+    /// or because the remote could not be listed).
+    /// </summary>
+    public async Task<RsyncResult?> CheckAsync(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(root))
+        {
+            return Halt($"The workspace root {root} is missing (deleted, moved or unmounted); mirroring stopped so that nothing is deleted on " +
+                $"{destination}. Restore it, then Resume-WsyncWorkspace.");
+        }
+
+        var consumed = Interlocked.Exchange(ref acknowledged, 0) == 1;
+        if (consumed || HasEntries(root))
+        {
+            return null;
+        }
+
+        bool remoteHasEntries;
+        try
+        {
+            remoteHasEntries = await endpoint.HasEntriesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (EndpointException exception)
+        {
+            return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, exception.Message);
+        }
+
+        return remoteHasEntries
+            ? Halt($"The workspace root {root} is empty but {destination} is not; mirroring stopped so that nothing is deleted there. " +
+                "If the root was emptied by mistake (an unmounted disk, a failed checkout), restore its content, then Resume-WsyncWorkspace; " +
+                "if you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.")
+            : null;
+    }
+
+    private RsyncResult Halt(string reason)
+    {
+        halt(reason);
+        return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, reason);
+    }
+
+    private static bool HasEntries(string directory)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(directory).Any();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false; // vanished meanwhile: as empty as can be
+        }
+    }
+}

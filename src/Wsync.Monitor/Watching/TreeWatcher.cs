@@ -31,10 +31,11 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>
     /// Deletions are held until no deletion has been seen for this long (at most <see cref="WriteHoldMilliseconds"/>):
     /// an `rm -rf` of the root deletes its files before the root itself, and without the hold the remotes would
-    /// mirror those deletions before the root's IN_DELETE_SELF halts the workspace. Short, since every
-    /// deletion waits this long.
+    /// mirror those deletions before the root's IN_DELETE_SELF halts the workspace. Every deletion waits this
+    /// long, but 25 ms let a busy machine's `rm -rf` (descheduled between two unlinks) leak its first
+    /// deletions in the test suite; an edit, which is what latency is about, never waits for it.
     /// </summary>
-    private const int DeleteQuietMilliseconds = 25;
+    private const int DeleteQuietMilliseconds = 100;
 
     private readonly string root;
     private readonly IWatchSink sink;

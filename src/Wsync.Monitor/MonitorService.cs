@@ -60,6 +60,9 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         await lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // A remote attached to a running monitor was just chosen by the user: its first reconcile makes it an
+            // exact mirror even of an empty root. Remotes present at the monitor's start get the safety stop.
+            var attachedNow = workspace is not null;
             if (workspace is null)
             {
                 Begin(definition);
@@ -77,6 +80,11 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
                 }
 
                 var loop = CreateLoop(definition, remote);
+                if (attachedNow)
+                {
+                    loop.AcknowledgeEmptyRoot();
+                }
+
                 next.Add(remote.Id, loop);
                 lock (gate)
                 {

@@ -21,9 +21,6 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// <summary>Delay between retries of a failure that will not pass by itself (a refused key): slow, but it recovers once fixed.</summary>
     private static readonly TimeSpan PermanentRetry = TimeSpan.FromSeconds(60);
 
-    /// <summary>Consecutive partial transfers (rsync 23) after which the remote reports Failed.</summary>
-    private const int PartialLimit = 3;
-
     /// <summary>
     /// Longest wait for the other remotes' sends to finish before arming anyway: a remote whose send hangs
     /// (a cut connection, until rsync's timeout) must not keep the others from arming.
@@ -142,6 +139,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
     public void SetHalted(string? reason)
     {
         haltReason = reason;
+        if (reason is not null)
+        {
+            FailedAttempt(null); // whoever waits to fail fast (Connect-WsyncRemote's initial sync) hears it now
+        }
+
         changed();
         Signal();
     }
@@ -161,6 +163,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
             if (completedGeneration >= generation)
             {
                 return Task.FromResult(true);
+            }
+
+            if (failFast && haltReason is not null)
+            {
+                return Task.FromResult(false); // halted: nothing is sent until Resume
             }
 
             done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -224,7 +231,6 @@ internal sealed class RemoteLoop : IAsyncDisposable
     {
         var token = stopping.Token;
         var failures = 0;
-        var partials = 0;
         while (!token.IsCancellationRequested)
         {
             try
@@ -261,7 +267,6 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 if (result.Outcome == RsyncOutcome.Success)
                 {
                     failures = 0;
-                    partials = 0;
                     Completed(batch, result);
                     continue;
                 }
@@ -273,14 +278,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     continue; // not sent because the workspace halted (the safety stop): nothing to retry until Resume
                 }
 
-                if (result.Outcome == RsyncOutcome.Partial && ++partials < PartialLimit)
-                {
-                    SetState(RemoteState.Retrying, result.Describe());
-                    await Task.Delay(Backoff(++failures), token).ConfigureAwait(false);
-                    continue;
-                }
-
-                var permanent = result.Outcome is RsyncOutcome.Permanent or RsyncOutcome.Partial;
+                // Some files failed (rsync 23: a full disk, a permission denied on the remote): the cause is
+                // outside wsync and passes once someone fixes it, so keep retrying, backing off to 30 s.
+                var permanent = result.Outcome is RsyncOutcome.Permanent;
                 SetState(permanent ? RemoteState.Failed : RemoteState.Retrying, result.Describe());
                 log.Warning("Sending to {Destination} failed: {Error}", Definition.Destination, result.Describe());
                 if (result.Outcome == RsyncOutcome.Transient)

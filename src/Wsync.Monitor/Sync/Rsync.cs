@@ -10,7 +10,7 @@ internal enum RsyncOutcome
     /// <summary>Done: the listed paths are right on the remote.</summary>
     Success,
 
-    /// <summary>Some files failed (23): retried, but a permanent cause (permissions) eventually reports Failed.</summary>
+    /// <summary>Some files failed (23: a full disk, a permission denied on the remote): Retrying, with backoff, until fixed.</summary>
     Partial,
 
     /// <summary>The connection or the remote end failed: reconnect and retry with backoff.</summary>

@@ -116,7 +116,8 @@ internal sealed class SshEndpoint : Endpoint
         var (code, _, error) = await RunAsync($"mkdir -p -- {RemoteShell.Quote(destination.Path)}", cancellationToken).ConfigureAwait(false);
         if (code != 0)
         {
-            throw new EndpointException(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied, permanent: true,
+            // Retrying, not Failed: a permission or a full disk on the remote is fixed there, and then this passes.
+            throw new EndpointException(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied, permanent: false,
                 $"Could not create {destination.Path} on {destination.SshTarget}: {error.Trim()}");
         }
 

@@ -10,6 +10,9 @@ public sealed class DaemonRpcTests : IDisposable
     private readonly TempDirectory temp = new("wd");
     private readonly DaemonProcess daemon;
 
+    /// <summary>File systems a test mounted, unmounted before the temp tree goes.</summary>
+    private readonly List<string> mounts = [];
+
     public DaemonRpcTests()
     {
         daemon = DaemonProcess.Start(temp.Combine("home"));
@@ -17,6 +20,11 @@ public sealed class DaemonRpcTests : IDisposable
 
     public void Dispose()
     {
+        foreach (var mount in mounts)
+        {
+            Processes.Run("umount", ["--lazy", mount]);
+        }
+
         daemon.Dispose();
         temp.Dispose();
     }
@@ -178,6 +186,7 @@ public sealed class DaemonRpcTests : IDisposable
     {
         { "workspace:nope", ErrorIds.WorkspaceNotFound, WsyncErrorCategory.ObjectNotFound },
         { "missing", ErrorIds.DestinationNotFound, WsyncErrorCategory.ObjectNotFound },
+        { "read-only", ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied },
         { "inside", ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument },
         { "contains", ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument },
         { "twice", ErrorIds.RemoteDestinationInUse, WsyncErrorCategory.ResourceExists },
@@ -208,6 +217,7 @@ public sealed class DaemonRpcTests : IDisposable
         {
             "workspace:nope" => new ConnectRemoteRequest { Workspace = "nope", Destination = fresh },
             "missing" => new ConnectRemoteRequest { Workspace = "web", Destination = temp.Combine("absent") },
+            "read-only" => new ConnectRemoteRequest { Workspace = "web", Destination = ReadOnlyDirectory() },
             "inside" => new ConnectRemoteRequest { Workspace = "web", Destination = temp.CreateDirectory("tree", "web", "mirror") },
             "contains" => new ConnectRemoteRequest { Workspace = "web", Destination = temp.Combine("tree") },
             "twice" => new ConnectRemoteRequest { Workspace = "web", Destination = first + "/", Name = "again" },
@@ -225,6 +235,23 @@ public sealed class DaemonRpcTests : IDisposable
         Assert.NotNull(error.Target);
         Assert.Equal(before, File.ReadAllBytes(daemon.WorkspaceFile));
         Assert.False(File.Exists("/tmp/pwned"));
+    }
+
+    /// <summary>A directory nobody may write to: a read-only tmpfs as root (root ignores mode bits), mode 0555 otherwise.</summary>
+    private string ReadOnlyDirectory()
+    {
+        var path = temp.CreateDirectory("read-only");
+        if (LoginAccount.IsRoot)
+        {
+            Processes.RunChecked("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "wsync-test-ro", path]);
+            mounts.Add(path);
+        }
+        else
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)0b101_101_101);
+        }
+
+        return path;
     }
 
     [Fact]

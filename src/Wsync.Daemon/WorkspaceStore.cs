@@ -38,6 +38,11 @@ internal sealed class WorkspaceStore(string path)
     /// <exception cref="WorkspaceFileException">The file is unreadable, malformed or inconsistent.</exception>
     public IReadOnlyList<WorkspaceDefinition> LoadOrCreate()
     {
+        if (Directory.Exists(FilePath))
+        {
+            throw new WorkspaceFileException(FilePath, "is a directory, not the workspace file; move it away, or set WorkspaceConfigFilePath to a file.");
+        }
+
         if (!File.Exists(FilePath))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);

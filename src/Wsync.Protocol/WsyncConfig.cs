@@ -3,9 +3,9 @@ using System.Text;
 
 namespace Wsync;
 
-/// <summary>A line of wsync.config that cannot be read, named by file and line.</summary>
+/// <summary>A line of wsync.config that cannot be read, named by file and line (0: the file as a whole).</summary>
 public sealed class WsyncConfigException(string file, int line, string message)
-    : Exception($"{file}:{line}: {message}")
+    : Exception(line > 0 ? $"{file}:{line}: {message}" : $"{file}: {message}")
 {
     public string File { get; } = file;
 
@@ -94,6 +94,11 @@ public sealed class WsyncConfig
     {
         EnsurePrivateDirectory(home);
         var path = System.IO.Path.Combine(home, FileName);
+        if (Directory.Exists(path))
+        {
+            throw new WsyncConfigException(path, 0, "is a directory, not a configuration file; move it away (a new file with the defaults is then written).");
+        }
+
         if (!File.Exists(path))
         {
             var defaults = new WsyncConfig(home, path);

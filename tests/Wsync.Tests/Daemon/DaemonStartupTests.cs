@@ -47,6 +47,23 @@ public sealed class DaemonStartupTests : IDisposable
         Assert.Equal("[ {\"Id\": 12 ]", File.ReadAllText(file));
     }
 
+    /// <summary>A file that cannot be read at all (root reads any mode, so a directory stands in for it).</summary>
+    [Theory]
+    [InlineData("wsync-ws-config.json")]
+    [InlineData("wsync.config")]
+    public void An_unreadable_file_stops_the_daemon_with_its_name_and_is_left_as_it_is(string name)
+    {
+        var home = temp.CreateDirectory("home");
+        var unreadable = Directory.CreateDirectory(Path.Combine(home, name)).FullName;
+
+        var (exitCode, error) = DaemonProcess.RunToExit(home, Deadline);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(unreadable, error);
+        Assert.Contains("is a directory", error);
+        Assert.True(Directory.Exists(unreadable));
+    }
+
     [Fact]
     public void A_malformed_config_line_stops_the_daemon_naming_file_and_line()
     {

@@ -8,8 +8,8 @@ namespace Wsync.Daemon;
 /// </summary>
 internal sealed class Watchdog(StateLock stateLock, TimeSpan deadline)
 {
-    /// <summary>Half a second: a fault is caught well before a user retries, and an idle check costs nothing measurable.</summary>
-    public static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(500);
+    /// <summary>Two seconds: a fault is caught before a user's next command, and an idle daemon wakes rarely.</summary>
+    public static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(2);
 
     /// <summary>No operation holds the lock for more than the time of one file write; 30 s of holding is a deadlock, not a slow disk.</summary>
     public static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(30);

@@ -178,6 +178,35 @@ public static class DaemonClient
     }
 
     /// <summary>
+    /// Restores the execute bits a package lost: a .nupkg is a zip, and Install-PSResource unpacks the
+    /// daemon and the monitor as plain 0644 files. Only the owner of the module folder can fix that.
+    /// </summary>
+    private static void MakeExecutable(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        const UnixFileMode execute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        var mode = File.GetUnixFileMode(path);
+        if ((mode & execute) == execute)
+        {
+            return;
+        }
+
+        try
+        {
+            File.SetUnixFileMode(path, mode | execute);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new WsyncException(ErrorIds.DaemonStartFailed, WsyncErrorCategory.PermissionDenied, path,
+                $"'{path}' is not executable (packages lose the bit) and only the module's owner can fix it: chmod +x '{path}'.");
+        }
+    }
+
+    /// <summary>
     /// Starts wsyncd --detach and waits until it closes its output: then it listens (or has exited,
     /// and its stderr says why). Returns its pid.
     /// </summary>
@@ -190,6 +219,8 @@ public static class DaemonClient
                 $"The daemon executable '{executable}' is missing; reinstall the wsync module.");
         }
 
+        MakeExecutable(executable);
+        MakeExecutable(Path.Combine(Path.GetDirectoryName(executable)!, "wsync-monitor"));
         var start = new ProcessStartInfo(executable)
         {
             RedirectStandardInput = true,

@@ -29,6 +29,12 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["--version"])
+        {
+            Console.WriteLine($"wsync-monitor {ProtocolInfo.ProductVersion} (protocol {ProtocolInfo.Version})");
+            return 0;
+        }
+
         if (args is ["--probe"])
         {
             return await Probe.RunAsync(Console.In, Console.Out).ConfigureAwait(false);

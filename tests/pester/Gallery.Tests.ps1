@@ -72,3 +72,40 @@ Describe 'The daemon and monitor on a machine without .NET' {
         ($output | Out-String) | Should -Match "^$Executable 0\.1\.0"
     }
 }
+
+Describe 'Beside another module with its own StreamJsonRpc' {
+    It 'works when a different StreamJsonRpc version is already loaded in pwsh' {
+        # tests/OtherRpc stands for another module: it brings StreamJsonRpc 2.25 (wsync carries 2.26).
+        $project = Join-Path $PSScriptRoot '../OtherRpc'
+        & dotnet build $project -c Release --nologo -v quiet | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $other = Join-Path $project 'bin/Release/net10.0/StreamJsonRpc.dll'
+        $script = @'
+param($Other, $Module)
+$ErrorActionPreference = 'Stop'
+Add-Type -Path $Other
+Import-Module $Module
+Get-WsyncWorkspace | Out-Null
+$versions = [System.AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'StreamJsonRpc' } |
+    ForEach-Object { '{0}@{1}' -f $_.GetName().Version, [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name }
+Stop-WsyncDaemon -Confirm:$false
+$versions -join ','
+'@
+        $scriptPath = Join-Path $root 'side-by-side.ps1'
+        Set-Content $scriptPath $script
+        $previous = $env:WSYNC_HOME
+        try {
+            $env:WSYNC_HOME = Join-Path $root 'side-by-side-home'
+            $output = Invoke-Pwsh -NoProfile -File $scriptPath $other (Get-WsyncModulePath) 2>&1
+        }
+        finally {
+            $env:WSYNC_HOME = $previous
+        }
+
+        $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+        $loaded = ($output | Select-Object -Last 1) -split ','
+        $loaded | Should -HaveCount 2
+        $loaded | Should -Contain '2.25.0.0@Default'
+        @($loaded | Where-Object { $_ -like '2.26.*@wsync' }) | Should -HaveCount 1
+    }
+}

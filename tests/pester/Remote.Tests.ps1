@@ -120,6 +120,24 @@ Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
         Test-Path /tmp/wsync-pwned | Should -BeFalse
     }
 
+    It 'takes an unsafe ssh option only with -AllowUnsafeSshOption, and warns' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        $file = Join-Path $env:WSYNC_HOME 'wsync-ws-config.json'
+        $before = Get-Content -Raw $file
+        # The ProxyCommand runs (that is what the switch allows) and ssh then fails: the marker proves the first,
+        # the error the second; nothing is stored.
+        $marker = Join-Path $root ('proxy-ran-' + [guid]::NewGuid().ToString('n'))
+        $warnings = @(Connect-WsyncRemote web 'me@wsync.invalid:/p' -SshOption "ProxyCommand=touch $marker" -AllowUnsafeSshOption -ErrorAction SilentlyContinue -ErrorVariable failed 3>&1 |
+                Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
+
+        $warnings | Should -HaveCount 1
+        $warnings[0].Message | Should -BeLike '*-AllowUnsafeSshOption*'
+        $failed | Should -HaveCount 1
+        $failed[0].FullyQualifiedErrorId | Should -Not -BeLike 'SshOptionUnsafe*'
+        Test-Path $marker | Should -BeTrue
+        Get-Content -Raw $file | Should -Be $before
+    }
+
     It 'validates -Port' {
         Add-WsyncWorkspace $workspacePath.FullName | Out-Null
         { Connect-WsyncRemote web 'me@host:/p' -Port 70000 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Wsync.Commands.ConnectWsyncRemote'

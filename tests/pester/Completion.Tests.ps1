@@ -20,7 +20,7 @@ BeforeAll {
             catch {
                 continue
             }
-            if ((Split-Path -Leaf $arguments[0]) -eq 'wsyncd' -and $arguments -contains $WsyncHome) {
+            if ([System.IO.Path]::GetFileName($arguments[0]) -eq 'wsyncd' -and $arguments -contains $WsyncHome) {
                 [int]$entry.Name
             }
         }

@@ -43,7 +43,7 @@ Describe 'Get-Help <_> -Full' -ForEach $cmdlets {
         $name = $_
         $command = Get-Command $name
         $help = Get-Help $name -Full
-        $helpParameters = @($help.parameters.parameter)
+        $helpParameters = @($help.parameters.parameter | Where-Object { $_ }) # none: Get-Help gives an empty string
     }
 
     It 'has a synopsis and a description of its own' {

@@ -14,12 +14,14 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
 
     /// <summary>The workspace's name, or a workspace object from the pipeline.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    [ArgumentCompleter(typeof(WorkspaceNameCompleter))]
     [WorkspaceNameTransformation]
     [ValidateNotNullOrEmpty]
     public string Workspace { get; set; } = "";
 
     /// <summary>/abs/path, [user@]host:path or ssh://[user@]host[:port]/path.</summary>
     [Parameter(Mandatory = true, Position = 1)]
+    [ArgumentCompleter(typeof(DestinationCompleter))]
     [ValidateNotNullOrEmpty]
     public string Destination { get; set; } = "";
 

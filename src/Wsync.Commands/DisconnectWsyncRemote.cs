@@ -11,12 +11,14 @@ public sealed class DisconnectWsyncRemote : WsyncCmdlet
 
     /// <summary>The workspace's name (bound from a remote object's Workspace property in a pipeline).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(WorkspaceNameCompleter))]
     [WorkspaceNameTransformation]
     [ValidateNotNullOrEmpty]
     public string Workspace { get; set; } = "";
 
     /// <summary>The remote's name.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RemoteNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string Name { get; set; } = "";
 

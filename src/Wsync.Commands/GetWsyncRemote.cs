@@ -12,6 +12,7 @@ public sealed class GetWsyncRemote : WsyncCmdlet
     /// <summary>The workspace whose remotes to get; all workspaces when omitted. Wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(WorkspaceNameCompleter))]
     [WorkspaceNameTransformation]
     [ValidateNotNullOrEmpty]
     public string? Workspace { get; set; }
@@ -19,6 +20,7 @@ public sealed class GetWsyncRemote : WsyncCmdlet
     /// <summary>Names of the remotes to get; wildcards allowed.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(RemoteNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 

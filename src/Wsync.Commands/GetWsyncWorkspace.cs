@@ -12,6 +12,7 @@ public sealed class GetWsyncWorkspace : WsyncCmdlet
     /// <summary>Names of the workspaces to get; wildcards allowed. All when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(WorkspaceNameCompleter))]
     [WorkspaceNameTransformation]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }

@@ -10,6 +10,7 @@ public abstract class WorkspaceActionCmdlet : WsyncCmdlet
     /// <summary>Names of the workspaces; wildcards allowed. Workspace objects bind from the pipeline.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(WorkspaceNameCompleter))]
     [WorkspaceNameTransformation]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = [];

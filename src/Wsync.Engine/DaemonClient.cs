@@ -33,12 +33,16 @@ public static class DaemonClient
         }
     }
 
-    /// <summary>The daemon of this environment's home; started first when <paramref name="autoStart"/> and none runs.</summary>
+    /// <summary>
+    /// The daemon of this environment's home; started first when <paramref name="autoStart"/> and none runs.
+    /// Without <paramref name="autoStart"/>, no call through the session ever starts one (tab completion
+    /// must not): a daemon that went away is then DaemonNotRunning, not restarted.
+    /// </summary>
     /// <param name="notes">Receives what happened on the way (for -Verbose).</param>
     public static async Task<IWsyncDaemon> ConnectAsync(bool autoStart, ICollection<string> notes, CancellationToken cancellationToken)
     {
         var connection = await GetConnectionAsync(autoStart, notes, cancellationToken).ConfigureAwait(false);
-        return new Session(connection, notes);
+        return new Session(connection, notes, autoStart);
     }
 
     /// <summary>The running daemon's info, or null when none answers. Never starts one.</summary>
@@ -282,8 +286,11 @@ public static class DaemonClient
         }
     }
 
-    /// <summary>The proxy every cmdlet call goes through: failures become WsyncExceptions, lost connections are reopened once for reads.</summary>
-    private sealed class Session(Connection connection, ICollection<string> notes) : IWsyncDaemon
+    /// <summary>
+    /// The proxy every cmdlet call goes through: failures become WsyncExceptions, lost connections are
+    /// reopened once for reads (starting the daemon again only when the session was opened with autoStart).
+    /// </summary>
+    private sealed class Session(Connection connection, ICollection<string> notes, bool autoStart) : IWsyncDaemon
     {
         private Connection connection = connection;
 
@@ -326,7 +333,7 @@ public static class DaemonClient
         public Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken) =>
             Write(d => d.ResumeWorkspaceAsync(name, cancellationToken));
 
-        /// <summary>A call that changes nothing: retried once on a fresh connection (auto-starting) if the daemon went away.</summary>
+        /// <summary>A call that changes nothing: retried once on a fresh connection if the daemon went away.</summary>
         private async Task<T> Read<T>(Func<IWsyncDaemon, Task<T>> call, CancellationToken cancellationToken)
         {
             try
@@ -335,7 +342,7 @@ public static class DaemonClient
             }
             catch (WsyncException exception) when (exception.ErrorId == ErrorIds.DaemonUnreachable)
             {
-                connection = await GetConnectionAsync(autoStart: true, notes, cancellationToken).ConfigureAwait(false);
+                connection = await GetConnectionAsync(autoStart, notes, cancellationToken).ConfigureAwait(false);
                 return await RpcErrors.Call(call(connection.Daemon), "daemon").ConfigureAwait(false);
             }
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Wsync.Monitor.Watching;
 
 namespace Wsync.Monitor.Sync;
@@ -5,7 +6,7 @@ namespace Wsync.Monitor.Sync;
 /// <summary>How a path waits in <see cref="PendingChanges"/>.</summary>
 internal enum PendingKind
 {
-    /// <summary>rsync the path itself (a file, a link, a deletion).</summary>
+    /// <summary>rsync the path itself (a file, a link, a deletion, a directory's own attributes).</summary>
     Path,
 
     /// <summary>rsync the directory and everything below it; covers every pending path beneath.</summary>
@@ -37,6 +38,16 @@ internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPat
 {
     public const int DefaultMaxPaths = 100_000;
 
+    /// <summary>
+    /// A new directory is usually still being filled (tar, unzip, git checkout, cp -r): an rsync of it at once
+    /// walks it half-full and races the writer, and the next batch walks it all again. A batch holding a new
+    /// tree waits until the changes have been quiet this long. An edit of files alone never waits.
+    /// </summary>
+    public static readonly TimeSpan TreeQuiet = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>The longest a new tree waits for quiet: a writer that never pauses still gets mirrored as it goes.</summary>
+    public static readonly TimeSpan TreeSettleCap = TimeSpan.FromMilliseconds(1000);
+
     /// <summary>How an incoming change combines with what waits for the same path (lsyncd's Combiner, for two kinds).</summary>
     private static readonly Dictionary<(PendingKind? Waiting, PendingKind Incoming), PendingKind> Combine = new()
     {
@@ -61,6 +72,12 @@ internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPat
 
     /// <summary>Bumped by every change. Guarded by <see cref="gate"/>.</summary>
     private long generation;
+
+    /// <summary>When the oldest waiting new tree arrived (Stopwatch timestamp), or null. Guarded by <see cref="gate"/>.</summary>
+    private long? treeSince;
+
+    /// <summary>When the last change arrived (Stopwatch timestamp). Guarded by <see cref="gate"/>.</summary>
+    private long lastChange;
 
     public int MaxPaths { get; } = maxPaths;
 
@@ -119,8 +136,32 @@ internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPat
                 }
             }
 
+            lastChange = Stopwatch.GetTimestamp();
+            if (changes.Any(change => change.Kind == ChangeKind.Tree))
+            {
+                treeSince ??= lastChange;
+            }
+
             CollapseIfTooBigLocked();
             return ++generation;
+        }
+    }
+
+    /// <summary>How long to wait before <see cref="Take"/>: zero unless a new tree waits for the changes to quiet down.</summary>
+    public TimeSpan SettleDelay()
+    {
+        lock (gate)
+        {
+            if (treeSince is not { } since || fullReconcile)
+            {
+                return TimeSpan.Zero;
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            var quiet = TreeQuiet - Stopwatch.GetElapsedTime(lastChange, now);
+            var cap = TreeSettleCap - Stopwatch.GetElapsedTime(since, now);
+            var delay = quiet < cap ? quiet : cap;
+            return delay > TimeSpan.Zero ? delay : TimeSpan.Zero;
         }
     }
 
@@ -149,6 +190,7 @@ internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPat
             entries.Clear();
             moves.Clear();
             fullReconcile = false;
+            treeSince = null;
             return batch;
         }
     }

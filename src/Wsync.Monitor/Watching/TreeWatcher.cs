@@ -471,7 +471,10 @@ internal sealed class TreeWatcher : IDisposable
             return Outcome.None;
         }
 
-        changes.Add(isDirectory ? Change.OfTree(path) : Change.OfPath(path));
+        // What is left is a change of the entry itself: a file's content or attributes, or a directory's own
+        // attributes (IN_ATTRIB: tar and cp -a set them last). A directory's content has events of its own, so
+        // its attributes never need a walk of what is below it.
+        changes.Add(Change.OfPath(path));
         return Outcome.None;
     }
 

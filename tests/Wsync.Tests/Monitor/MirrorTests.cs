@@ -222,4 +222,51 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         Assert.Equal(RemoteState.InSync, Assert.Single(synced.Remotes).State);
         MirrorSetup.AssertMirrored(workspace, mirror);
     }
+
+    [Fact]
+    public async Task Unpacked_trees_directory_attributes_and_replaced_directories_mirror_exactly()
+    {
+        // tar sets a directory's mode and times after filling it (sent as the directory alone); a new tree goes
+        // as an rsync operand once quiet; a directory becoming a file, and a deep deletion, go as paths.
+        await using var setup = await MirrorSetup.StartAsync("mt");
+        var workspace = setup.Temp.CreateDirectory("web");
+        var keep = Path.Combine(workspace, "keep");
+        Directory.CreateDirectory(Path.Combine(keep, "inner"));
+        File.WriteAllText(Path.Combine(keep, "inner/file"), "kept");
+        Directory.CreateDirectory(Path.Combine(workspace, "swap/below"));
+        File.WriteAllText(Path.Combine(workspace, "swap/below/x"), "a directory, then a file");
+        Directory.CreateDirectory(Path.Combine(workspace, "gone/a/b/c"));
+        File.WriteAllText(Path.Combine(workspace, "gone/a/b/c/deep"), "deleted with its tree");
+        await setup.AddWorkspaceAsync(workspace);
+        var overSsh = setup.Temp.Combine("over-ssh");
+        Directory.CreateDirectory(overSsh);
+        await setup.ConnectSshAsync("web", ssh.Server, overSsh, "ssh");
+        var local = setup.Temp.CreateDirectory("local");
+        await setup.ConnectLocalAsync("web", local);
+
+        var source = setup.Temp.CreateDirectory("tar-source");
+        for (var i = 0; i < 40; i++)
+        {
+            var directory = Path.Combine(source, $"d{i % 4}", i % 2 == 0 ? "even" : "odd");
+            Directory.CreateDirectory(directory);
+            File.WriteAllText(Path.Combine(directory, i == 7 ? "-rf --delete" : $"f {i}.txt"), new string('x', i * 100));
+        }
+
+        File.SetUnixFileMode(Path.Combine(source, "d1"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(source, Executable);
+        var tarball = setup.Temp.Combine("tree.tar");
+        Processes.RunChecked("tar", ["-cf", tarball, "-C", source, "."]);
+        var unpacked = Path.Combine(workspace, "unpacked");
+        Directory.CreateDirectory(unpacked);
+        Processes.RunChecked("tar", ["-xpf", tarball, "-C", unpacked]);
+        File.SetUnixFileMode(keep, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherExecute);
+        Directory.Delete(Path.Combine(workspace, "swap"), recursive: true);
+        File.WriteAllText(Path.Combine(workspace, "swap"), "now a file");
+        Directory.Delete(Path.Combine(workspace, "gone/a"), recursive: true);
+        await setup.WaitAsync("web");
+
+        Assert.Equal(Executable, File.GetUnixFileMode(Path.Combine(overSsh, "unpacked")));
+        MirrorSetup.AssertMirrored(workspace, overSsh);
+        MirrorSetup.AssertMirrored(workspace, local);
+    }
 }

@@ -1,5 +1,6 @@
 using Wsync.Monitor.Sync;
 using Wsync.Monitor.Watching;
+using Wsync.TestSupport;
 
 namespace Wsync.Tests.Monitor;
 
@@ -87,5 +88,23 @@ public sealed class PendingChangesTests
 
         Assert.True(first < second && second < full);
         Assert.Equal(full, pending.Take().Generation);
+    }
+
+    [Fact]
+    public void A_new_tree_waits_for_quiet_while_edits_of_files_never_wait()
+    {
+        var pending = new PendingChanges();
+        pending.Add([Change.OfPath("a.txt")]);
+        Assert.Equal(TimeSpan.Zero, pending.SettleDelay());
+
+        pending.Add([Change.OfTree("unpacked")]);
+        var delay = pending.SettleDelay();
+        Assert.InRange(delay, TimeSpan.FromTicks(1), PendingChanges.TreeQuiet);
+
+        // Quiet for longer than TreeQuiet: the tree goes; polled, since the point is the clock.
+        Poll.Until(() => pending.SettleDelay() == TimeSpan.Zero, TimeSpan.FromSeconds(5), "the settle delay to pass");
+        pending.Take();
+        pending.Add([Change.OfPath("b.txt")]);
+        Assert.Equal(TimeSpan.Zero, pending.SettleDelay());
     }
 }

@@ -4,9 +4,12 @@ namespace Wsync.Bench;
 
 internal static partial class Native
 {
+    public const uint InAttrib = 0x00000004;
     public const uint InCloseWrite = 0x00000008;
     public const uint InMovedTo = 0x00000080;
     public const uint InCreate = 0x00000100;
+    public const uint InQueueOverflow = 0x00004000;
+    public const uint InIsDirectory = 0x40000000;
     public const int InNonBlock = 0x800;
     public const int InCloseOnExec = 0x80000;
 

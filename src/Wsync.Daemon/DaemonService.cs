@@ -19,6 +19,9 @@ internal sealed class DaemonService(
     /// <summary>How long a call waits for a monitor that is starting.</summary>
     private static readonly TimeSpan MonitorStartTimeout = TimeSpan.FromSeconds(20);
 
+    /// <summary>How long Connect waits for the workspace's monitor to probe through; it is up within milliseconds of Add.</summary>
+    private static readonly TimeSpan ProbingMonitorWait = TimeSpan.FromSeconds(2);
+
     private readonly DateTimeOffset startTime = DateTimeOffset.UtcNow;
 
     public Task<DaemonInfo> HandshakeAsync(int protocolVersion, string clientVersion, CancellationToken cancellationToken)
@@ -94,7 +97,7 @@ internal sealed class DaemonService(
         CheckDestination(workspace, destination, request);
 
         // Reach the destination before anything is stored: a remote that cannot work is refused, not kept.
-        await probe.CheckAsync(destination, remote, cancellationToken).ConfigureAwait(false);
+        await probe.CheckAsync(destination, remote, await ProbingMonitorAsync(workspace, destination, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
         var updated = await registry.AddRemoteAsync(workspace.Id, remote, cancellationToken).ConfigureAwait(false);
         log.Information("Connected remote {Remote} ({Destination}) to {Workspace}", remote.Name, remote.Destination, workspace.Name);
@@ -182,6 +185,24 @@ internal sealed class DaemonService(
             ?? throw new WsyncException(ErrorIds.MonitorUnavailable, WsyncErrorCategory.ResourceUnavailable, workspace.Name,
                 $"No monitor runs for '{workspace.Name}'.");
         return await handle.GetMonitorAsync(MonitorStartTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The workspace's monitor, to probe an ssh destination and keep the connection; null when none is up soon.</summary>
+    private async Task<IMonitor?> ProbingMonitorAsync(WorkspaceDefinition workspace, Destination destination, CancellationToken cancellationToken)
+    {
+        if (destination.Kind == RemoteKind.Local || supervisor.Find(workspace.Id) is not { } handle)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await handle.GetMonitorAsync(ProbingMonitorWait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (WsyncException)
+        {
+            return null; // failed, or still starting: the probe process answers instead
+        }
     }
 
     private static void RefuseWhenSuspended(WorkspaceDefinition workspace)

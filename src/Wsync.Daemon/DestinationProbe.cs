@@ -6,15 +6,22 @@ namespace Wsync.Daemon;
 /// <summary>
 /// Checks that a destination can work before it is stored: a local directory must exist and be
 /// writable; an ssh destination must accept a connection with the remote's options and have a
-/// usable rsync. ssh is the monitor's business, so for ssh the probe runs <c>wsync-monitor --probe</c>.
+/// usable rsync. ssh is the monitor's business: the workspace's running monitor probes, and keeps the
+/// connection for the remote's loop (attaching then connects once, not twice); without one, the probe
+/// runs <c>wsync-monitor --probe</c>.
 /// </summary>
 internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeout)
 {
-    public async Task CheckAsync(Destination destination, RemoteDefinition remote, CancellationToken cancellationToken)
+    public async Task CheckAsync(Destination destination, RemoteDefinition remote, IMonitor? monitor, CancellationToken cancellationToken)
     {
         if (destination.Kind == RemoteKind.Local)
         {
             CheckLocal(destination, remote);
+            return;
+        }
+
+        if (monitor is not null && await ProbeThroughAsync(monitor, remote, cancellationToken).ConfigureAwait(false))
+        {
             return;
         }
 
@@ -41,8 +48,7 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         {
             process.Kill(entireProcessTree: true);
             cancellationToken.ThrowIfCancellationRequested();
-            throw new WsyncException(ErrorIds.DestinationUnreachable, WsyncErrorCategory.OperationTimeout, remote.Destination,
-                $"Checking '{remote.Destination}' took longer than {timeout.TotalSeconds:0} s; is the host reachable?");
+            throw Unreachable(remote);
         }
 
         var result = (await output.ConfigureAwait(false)).Trim();
@@ -68,6 +74,32 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         throw new WsyncException(ErrorIds.DestinationUnreachable, WsyncErrorCategory.ConnectionError, remote.Destination,
             $"Could not check '{remote.Destination}': {(await errors.ConfigureAwait(false)).Trim()}");
     }
+
+    /// <summary>The running monitor probes (and keeps the connection); false when it went away before answering.</summary>
+    private async Task<bool> ProbeThroughAsync(IMonitor monitor, RemoteDefinition remote, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        ProbeFailure? failure;
+        try
+        {
+            failure = await monitor.ProbeAsync(remote, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw Unreachable(remote);
+        }
+        catch (Exception exception) when (exception is StreamJsonRpc.ConnectionLostException or ObjectDisposedException)
+        {
+            return false;
+        }
+
+        return failure is null ? true : throw new WsyncException(failure.ErrorId, failure.Category, remote.Destination, failure.Message);
+    }
+
+    private WsyncException Unreachable(RemoteDefinition remote) =>
+        new(ErrorIds.DestinationUnreachable, WsyncErrorCategory.OperationTimeout, remote.Destination,
+            $"Checking '{remote.Destination}' took longer than {timeout.TotalSeconds:0} s; is the host reachable?");
 
     private static void CheckLocal(Destination destination, RemoteDefinition remote)
     {

@@ -24,7 +24,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     /// <summary>Serialises configuration and shutdown (the lifecycle); never held while waiting on a remote.</summary>
     private readonly SemaphoreSlim lifecycle = new(1, 1);
 
-    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="state"/> and <see cref="reason"/>.</summary>
+    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="probed"/>, <see cref="state"/> and <see cref="reason"/>.</summary>
     private readonly Lock gate = new();
 
     /// <summary>Each remote's loop, by remote id; replaced (copy on write) so readers can enumerate without the lock.</summary>
@@ -37,6 +37,15 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     /// <summary>Which remotes are sending: a remote arms its next rsync only once none is.</summary>
     private readonly SendActivity sendActivity = new();
+
+    /// <summary>
+    /// How long a connection opened by <see cref="ProbeAsync"/> waits for its remote to be configured: the
+    /// daemon stores the remote and configures the monitor right after a successful probe.
+    /// </summary>
+    private static readonly TimeSpan ProbedConnectionLifetime = TimeSpan.FromSeconds(30);
+
+    /// <summary>Connections a successful probe opened, by remote id, until <see cref="CreateLoop"/> claims them. Guarded by <see cref="gate"/>.</summary>
+    private readonly Dictionary<Guid, SshEndpoint> probed = [];
 
     private WorkspaceDefinition? workspace;
     private TreeWatcher? watcher;
@@ -126,6 +135,37 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         {
             lifecycle.Release();
         }
+    }
+
+    public async Task<ProbeFailure?> ProbeAsync(RemoteDefinition remote, CancellationToken cancellationToken)
+    {
+        var destination = Destination.Parse(remote.Destination, remote.Port);
+        if (destination.Kind == RemoteKind.Local)
+        {
+            return null;
+        }
+
+        var endpoint = new SshEndpoint(destination, remote with { SshOptions = remote.SshOptions ?? [] }, ControlPath(remote), log);
+        if (await Probe.CheckAsync(endpoint, destination, cancellationToken).ConfigureAwait(false) is { } failure)
+        {
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+            return failure;
+        }
+
+        SshEndpoint? replaced;
+        lock (gate)
+        {
+            probed.Remove(remote.Id, out replaced);
+            probed[remote.Id] = endpoint;
+        }
+
+        if (replaced is not null)
+        {
+            await replaced.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _ = CloseUnclaimedAsync(remote.Id, endpoint);
+        return null;
     }
 
     public async Task<WorkspaceStatus> SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
@@ -287,9 +327,15 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     private RemoteLoop CreateLoop(WorkspaceDefinition definition, RemoteDefinition remote)
     {
         var destination = Destination.Parse(remote.Destination, remote.Port);
+        SshEndpoint? warm;
+        lock (gate)
+        {
+            probed.Remove(remote.Id, out warm);
+        }
+
         Endpoint endpoint = destination.Kind == RemoteKind.Local
             ? new LocalEndpoint(destination.Path)
-            : new SshEndpoint(destination, remote, Path.Combine(RuntimeDirectory(), $"cm-{remote.Id:n}"[..15]), log);
+            : warm ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
         var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, sendActivity, log);
         loop.HaltWorkspace = reason => Halt(WorkspaceState.Halted, reason);
         if (state is WorkspaceState.Halted or WorkspaceState.Failed)
@@ -298,6 +344,24 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
 
         return loop;
+    }
+
+    private static string ControlPath(RemoteDefinition remote) => Path.Combine(RuntimeDirectory(), $"cm-{remote.Id:n}"[..15]);
+
+    /// <summary>Closes a probed connection no loop claimed (the daemon failed to store the remote, or went away).</summary>
+    private async Task CloseUnclaimedAsync(Guid remoteId, SshEndpoint endpoint)
+    {
+        await Task.Delay(ProbedConnectionLifetime).ConfigureAwait(false);
+        bool unclaimed;
+        lock (gate)
+        {
+            unclaimed = probed.TryGetValue(remoteId, out var waiting) && waiting == endpoint && probed.Remove(remoteId);
+        }
+
+        if (unclaimed)
+        {
+            await endpoint.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private void Halt(WorkspaceState next, string why)
@@ -360,13 +424,17 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             watcher?.Dispose();
             watcher = null;
             var current = loops;
+            List<SshEndpoint> unclaimed;
             lock (gate)
             {
                 loops = [];
                 state = WorkspaceState.Stopped;
+                unclaimed = [.. probed.Values];
+                probed.Clear();
             }
 
-            await Task.WhenAll(current.Values.Select(l => l.DisposeAsync().AsTask())).WaitAsync(StopGrace).ConfigureAwait(false);
+            await Task.WhenAll(current.Values.Select(l => l.DisposeAsync().AsTask()).Concat(unclaimed.Select(e => e.DisposeAsync().AsTask())))
+                .WaitAsync(StopGrace).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

@@ -42,41 +42,52 @@ internal static class Probe
 
         var runtime = WsyncConfig.RuntimeDirectory();
         WsyncConfig.EnsurePrivateDirectory(runtime);
-        var endpoint = new SshEndpoint(destination, remote, Path.Combine(runtime, "probe-" + Guid.NewGuid().ToString("n")[..8]), Logger.None);
-        using var deadline = new CancellationTokenSource(Timeout);
+        await using var endpoint = new SshEndpoint(destination, remote, Path.Combine(runtime, "probe-" + Guid.NewGuid().ToString("n")[..8]), Logger.None);
+        if (await CheckAsync(endpoint, destination, CancellationToken.None).ConfigureAwait(false) is { } failure)
+        {
+            return await FailAsync(output, failure.ErrorId, failure.Category, failure.Message).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// Connects <paramref name="endpoint"/> and checks the destination through it; null when it works. The
+    /// connection stays open either way: the caller keeps it for the remote's loop or disposes of it.
+    /// </summary>
+    public static async Task<ProbeFailure?> CheckAsync(SshEndpoint endpoint, Destination destination, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Timeout);
         try
         {
             await endpoint.ConnectAsync(deadline.Token).ConfigureAwait(false);
             var (code, _, _) = await endpoint.RunAsync("command -v rsync >/dev/null", deadline.Token).ConfigureAwait(false);
             if (code != 0)
             {
-                return await FailAsync(output, ErrorIds.DestinationInvalid, WsyncErrorCategory.NotInstalled,
-                    $"rsync is not installed on {destination.SshTarget}; install it there (e.g. apt-get install rsync).").ConfigureAwait(false);
+                return Failure(ErrorIds.DestinationInvalid, WsyncErrorCategory.NotInstalled,
+                    $"rsync is not installed on {destination.SshTarget}; install it there (e.g. apt-get install rsync).");
             }
 
             (code, _, var error) = await endpoint.RunAsync($"test -d {RemoteShell.Quote(destination.Path)} && test -w {RemoteShell.Quote(destination.Path)}", deadline.Token).ConfigureAwait(false);
-            if (code != 0)
-            {
-                return await FailAsync(output, ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
-                    $"{destination.Path} on {destination.SshTarget} is not a directory you can write to. {error.Trim()}").ConfigureAwait(false);
-            }
-
-            return 0;
+            return code == 0
+                ? null
+                : Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
+                    $"{destination.Path} on {destination.SshTarget} is not a directory you can write to. {error.Trim()}");
         }
         catch (EndpointException exception)
         {
-            return await FailAsync(output, exception.ErrorId, exception.Category, exception.Message).ConfigureAwait(false);
+            return Failure(exception.ErrorId, exception.Category, exception.Message);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return await FailAsync(output, ErrorIds.DestinationUnreachable, WsyncErrorCategory.OperationTimeout,
-                $"{destination.SshTarget} did not answer within {Timeout.TotalSeconds:0} s.").ConfigureAwait(false);
-        }
-        finally
-        {
-            await endpoint.DisposeAsync().ConfigureAwait(false);
+            return Failure(ErrorIds.DestinationUnreachable, WsyncErrorCategory.OperationTimeout,
+                $"{destination.SshTarget} did not answer within {Timeout.TotalSeconds:0} s.");
         }
     }
+
+    private static ProbeFailure Failure(string errorId, WsyncErrorCategory category, string message) =>
+        new() { ErrorId = errorId, Category = category, Message = message };
 
     private static async Task<int> FailAsync(TextWriter output, string errorId, WsyncErrorCategory category, string message)
     {

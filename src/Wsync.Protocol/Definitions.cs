@@ -46,7 +46,7 @@ public sealed record RemoteDefinition
     public DateTimeOffset Created { get; init; }
 }
 
-/// <summary>What <c>wsync-monitor --probe</c> prints (as JSON) when a destination cannot work.</summary>
+/// <summary>Why a destination cannot work: what <c>wsync-monitor --probe</c> prints (as JSON), and what <see cref="IMonitor.ProbeAsync"/> returns.</summary>
 public sealed record ProbeFailure
 {
     public required string ErrorId { get; init; }

@@ -9,6 +9,13 @@ public interface IMonitor
     /// <summary>Gives the monitor its workspace, and again whenever remotes, options or Suspended change.</summary>
     Task ConfigureAsync(WorkspaceDefinition workspace, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Checks an ssh destination before the daemon stores <paramref name="remote"/> (as <c>wsync-monitor --probe</c>
+    /// does); null when it works. The connection it opened is kept for the remote's loop if the remote is
+    /// configured soon after, so attaching connects once.
+    /// </summary>
+    Task<ProbeFailure?> ProbeAsync(RemoteDefinition remote, CancellationToken cancellationToken);
+
     /// <summary>A full reconcile of every remote now; returns the status when it is done.</summary>
     Task<WorkspaceStatus> SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken);
 

@@ -25,6 +25,8 @@ namespace Wsync.Rpc;
 [JsonSerializable(typeof(WorkspaceStatus))]
 [JsonSerializable(typeof(RemoteStatus))]
 [JsonSerializable(typeof(FlushResult))]
+[JsonSerializable(typeof(RemoteDefinition))]
+[JsonSerializable(typeof(ProbeFailure))]
 [JsonSerializable(typeof(WsyncErrorData))]
 [JsonSerializable(typeof(CommonErrorData))]
 [JsonSerializable(typeof(Guid))]

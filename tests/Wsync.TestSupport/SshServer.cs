@@ -14,6 +14,9 @@ public sealed class SshServer : IDisposable
 {
     private Process? process;
 
+    /// <summary>Counted from sshd's log on its reader thread; read with <see cref="AcceptedLogins"/>.</summary>
+    private int acceptedLogins;
+
     private SshServer(string directory, string user)
     {
         Directory = directory;
@@ -43,6 +46,9 @@ public sealed class SshServer : IDisposable
     public string[] SshOptions => [$"UserKnownHostsFile={KnownHostsFile}"];
 
     public int? ProcessId => process?.Id;
+
+    /// <summary>Logins sshd accepted so far (its "Accepted publickey" log lines): how many connections a client opened.</summary>
+    public int AcceptedLogins => acceptedLogins;
 
     /// <summary>The destination of <paramref name="path"/> on this server: user@127.0.0.1:path.</summary>
     public string Destination(string path) => $"{User}@{Host}:{path}";
@@ -150,7 +156,7 @@ public sealed class SshServer : IDisposable
             StrictModes no
             MaxSessions 128
             MaxStartups 200:30:400
-            LogLevel ERROR
+            LogLevel INFO
             """);
 
         if (NativeIds.EffectiveUserId == 0)
@@ -174,6 +180,13 @@ public sealed class SshServer : IDisposable
         }
 
         process = Process.Start(start) ?? throw new InvalidOperationException("could not start sshd");
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data?.Contains("Accepted publickey", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref acceptedLogins);
+            }
+        };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         Poll.Until(() => process.HasExited || Accepts(), TimeSpan.FromSeconds(20), $"sshd to listen on port {Port}");

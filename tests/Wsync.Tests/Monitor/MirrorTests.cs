@@ -269,4 +269,21 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         MirrorSetup.AssertMirrored(workspace, overSsh);
         MirrorSetup.AssertMirrored(workspace, local);
     }
+
+    [Fact]
+    public async Task Attaching_an_ssh_remote_logs_in_once_the_probe_and_the_mirroring_share_one_connection()
+    {
+        await using var setup = await MirrorSetup.StartAsync("m1");
+        var workspace = setup.Temp.CreateDirectory("web");
+        File.WriteAllText(Path.Combine(workspace, "a"), "a");
+        await setup.AddWorkspaceAsync(workspace);
+        var before = ssh.Server.AcceptedLogins;
+
+        await setup.ConnectSshAsync("web", ssh.Server, setup.Temp.CreateDirectory("over-ssh"), "ssh");
+        File.WriteAllText(Path.Combine(workspace, "b"), "after the initial sync");
+        await setup.WaitAsync("web");
+
+        MirrorSetup.AssertMirrored(workspace, setup.Temp.Combine("over-ssh"));
+        Assert.Equal(1, ssh.Server.AcceptedLogins - before);
+    }
 }

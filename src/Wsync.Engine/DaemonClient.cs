@@ -115,16 +115,27 @@ public static class DaemonClient
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            Connection connection;
+            var reused = current is { IsAlive: true } open && open.SocketPath == config.DaemonCommandSocketPath;
             try
             {
-                return await OpenOrReuseAsync(config, cancellationToken).ConfigureAwait(false);
+                connection = await OpenOrReuseAsync(config, cancellationToken).ConfigureAwait(false);
             }
             catch (WsyncException exception) when (autoStart && exception.ErrorId == ErrorIds.DaemonNotRunning)
             {
+                notes.Add($"No wsync daemon answers on {config.DaemonCommandSocketPath}; starting {DaemonExecutable} for {config.Home}.");
                 var pid = await LaunchAsync(config, cancellationToken).ConfigureAwait(false);
-                notes.Add($"Started the wsync daemon (pid {pid}) for {config.Home}");
-                return await OpenWithRetryAsync(config, cancellationToken).ConfigureAwait(false);
+                connection = await OpenWithRetryAsync(config, cancellationToken).ConfigureAwait(false);
+                notes.Add(pid == 0
+                    ? $"Another caller started the daemon (pid {connection.Info.ProcessId}) at the same moment; connected to it on {connection.SocketPath}."
+                    : $"Started the wsync daemon (pid {pid}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.");
+                return connection;
             }
+
+            notes.Add(reused
+                ? $"Using the open connection to the wsync daemon (pid {connection.Info.ProcessId}) on {connection.SocketPath}."
+                : $"The wsync daemon already runs (pid {connection.Info.ProcessId}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.");
+            return connection;
         }
         finally
         {

@@ -7,12 +7,15 @@
     Tasks (run in the order given):
       Build    (default) the importable module folder out/wsync: manifest, cmdlets, format files,
                dependencies/ (the engine and StreamJsonRpc, loaded in the module's own context) and
-               bin/ (wsyncd and wsync-monitor, compiled to native code: no .NET needed where they run;
-               building them needs clang or gcc).
+               bin/<rid>/ (wsyncd and wsync-monitor, compiled to native code: no .NET needed where they
+               run; building them needs clang or gcc). This machine's architecture always; linux-arm64
+               too on an x64 machine with the cross toolchain ($CrossRuntimes), otherwise a warning.
       Test     Build, then every test: xunit, then Pester. Ends with one line "N passed, N failed, N skipped".
       Install  Build, then copy the module into the user's module path (Import-Module wsync works anywhere).
       Demo     Install, then run the main job in a fresh pwsh: mirror a workspace to a local directory.
-      Package  Build, then publish the module as a .nupkg into out/repository (a local PSResource repository).
+      Package  Build for every architecture (linux-x64 and linux-arm64: the arm64 cross toolchain is
+               required, and installed when root on Debian), then publish the module as a .nupkg into
+               out/repository (a local PSResource repository).
       Bench    Build, then run the benchmarks (tests/bench); not part of Test.
       Clean    Remove out/ and every bin/ and obj/.
 
@@ -42,6 +45,16 @@ $Root = $PSScriptRoot
 $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'wsync'
 $Runtime = 'linux-' + [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
+# The architectures built besides this machine's, and how: the native link needs a linker and an
+# objcopy for the target and its C library; Debian's gcc cross toolchain has all three (and the
+# runtime pack brings its own zlib). qemu-user runs the result here, for the tests.
+$CrossRuntimes = [ordered]@{
+    'linux-arm64' = @{
+        Linker   = 'aarch64-linux-gnu-gcc'
+        ObjCopy  = 'aarch64-linux-gnu-objcopy'
+        Packages = @('gcc-aarch64-linux-gnu', 'binutils-aarch64-linux-gnu', 'libc6-dev-arm64-cross', 'qemu-user')
+    }
+}
 $Manifest = Import-PowerShellDataFile (Join-Path $Root 'wsync.psd1')
 $ModuleVersion = $Manifest.ModuleVersion
 
@@ -63,7 +76,7 @@ function Assert-SystemPackages {
     # test) lsyncd. The daemon and the monitor are compiled to native code (PublishAot), which links
     # with clang or gcc. Install what is missing when we can (root on Debian/Ubuntu), otherwise say
     # exactly what to install.
-    param([switch] $ForTests)
+    param([switch] $ForTests, [string[]] $Packages = @())
     $needed = [ordered]@{ rsync = 'rsync'; ssh = 'openssh-client' }
     if ($ForTests) {
         $needed['sshd'] = 'openssh-server'
@@ -78,6 +91,7 @@ function Assert-SystemPackages {
     if (-not (Test-Path /usr/include/zlib.h)) {
         $missing += 'zlib1g-dev' # the native linker's prerequisites on Linux: a C toolchain and zlib
     }
+    $missing += @($Packages | Where-Object { -not (Test-DebianPackage $_) })
     if ($missing.Count -eq 0) {
         return
     }
@@ -94,9 +108,39 @@ function Assert-SystemPackages {
     throw "wsync needs $($missing -join ', '), which this machine lacks. Install with: $command"
 }
 
+function Test-DebianPackage([string] $Name) {
+    (Get-Command dpkg-query -CommandType Application -ErrorAction Ignore) -and
+    ((& dpkg-query -W -f '${Status}' $Name 2>$null) -eq 'install ok installed')
+}
+
+function Get-BuildRuntimes([switch] $All) {
+    # This machine's architecture, and each cross-built one whose toolchain is here. With -All (a
+    # package for everyone), every one: its toolchain is installed first, or the build stops.
+    $runtimes = @($Runtime)
+    foreach ($name in $CrossRuntimes.Keys | Where-Object { $_ -ne $Runtime }) {
+        $cross = $CrossRuntimes[$name]
+        if ($Runtime -ne 'linux-x64') {
+            if ($All) { throw "Building $name is supported from linux-x64 only; this machine is $Runtime." }
+            continue
+        }
+        if ($All) {
+            Assert-SystemPackages -Packages $cross.Packages
+        }
+        if (Get-Command $cross.Linker -CommandType Application -ErrorAction Ignore) {
+            $runtimes += $name
+        }
+        else {
+            Write-Warning "Not building $name (no $($cross.Linker)): this build runs on $Runtime only. Install the cross toolchain with: apt-get install $($cross.Packages -join ' ')"
+        }
+    }
+    $runtimes
+}
+
 function Invoke-Build {
+    param([switch] $AllRuntimes)
     Assert-SystemPackages
-    Write-Step "Building wsync $ModuleVersion ($Configuration, $Runtime) into $ModuleOut"
+    $runtimes = Get-BuildRuntimes -All:$AllRuntimes
+    Write-Step "Building wsync $ModuleVersion ($Configuration, $($runtimes -join ', ')) into $ModuleOut"
     $staging = Join-Path $Out 'staging'
     Remove-Item -Recurse -Force $ModuleOut, $staging -ErrorAction Ignore
     New-Item -ItemType Directory -Force $ModuleOut | Out-Null
@@ -118,13 +162,20 @@ function Invoke-Build {
     }
 
     # The daemon and the monitor, native code (PublishAot in their projects): no .NET needed where
-    # they run, and a fraction of the memory of a JIT-compiled runtime. Their separate debug symbols
+    # they run, and a fraction of the memory of a JIT-compiled runtime. One folder per architecture,
+    # bin/<rid>/; the engine starts the one of the machine it runs on. Their separate debug symbols
     # (*.dbg) stay out of the module.
-    $bin = Join-Path $ModuleOut 'bin'
-    foreach ($project in 'Wsync.Daemon', 'Wsync.Monitor') {
-        Invoke-Native dotnet (@('publish', (Join-Path $Root "src/$project"), '-o', $bin, '-r', $Runtime, '--self-contained', 'true') + $common)
+    foreach ($rid in $runtimes) {
+        $bin = Join-Path $ModuleOut "bin/$rid"
+        $cross = if ($rid -ne $Runtime) {
+            @("-p:CppCompilerAndLinker=$($CrossRuntimes[$rid].Linker)", "-p:ObjCopyName=$($CrossRuntimes[$rid].ObjCopy)")
+        }
+        else { @() }
+        foreach ($project in 'Wsync.Daemon', 'Wsync.Monitor') {
+            Invoke-Native dotnet (@('publish', (Join-Path $Root "src/$project"), '-o', $bin, '-r', $rid, '--self-contained', 'true') + $common + $cross)
+        }
+        Remove-Item (Join-Path $bin '*.pdb'), (Join-Path $bin '*.dbg') -ErrorAction Ignore
     }
-    Remove-Item (Join-Path $bin '*.pdb'), (Join-Path $bin '*.dbg') -ErrorAction Ignore
 
     Copy-Item (Join-Path $Root 'wsync.psd1'), (Join-Path $Root 'LICENSE') $ModuleOut
     Copy-Item (Join-Path $Root 'module/*') $ModuleOut -Recurse
@@ -278,7 +329,7 @@ function Invoke-Test {
 }
 
 function Invoke-Package {
-    Invoke-Build
+    Invoke-Build -AllRuntimes
     $repository = Join-Path $Out 'repository'
     Remove-Item -Recurse -Force $repository -ErrorAction Ignore
     New-Item -ItemType Directory -Force $repository | Out-Null

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 
 namespace Wsync.Commands;
@@ -44,14 +45,22 @@ public sealed class AddWsyncWorkspace : WsyncCmdlet
             return;
         }
 
-        Try(() => WriteObject(Await(Daemon.AddWorkspaceAsync(new AddWorkspaceRequest
+        Try(() =>
         {
-            Path = resolved,
-            Name = Name,
-            Exclude = Exclude,
-            UseGitIgnore = UseGitIgnore,
-            Force = Force,
-        }, Cancellation))), Path);
+            var daemon = Daemon;
+            WriteVerbose($"Adding {resolved} as a workspace; the daemon checks it and starts its monitor.");
+            var started = Stopwatch.GetTimestamp();
+            var workspace = Await(daemon.AddWorkspaceAsync(new AddWorkspaceRequest
+            {
+                Path = resolved,
+                Name = Name,
+                Exclude = Exclude,
+                UseGitIgnore = UseGitIgnore,
+                Force = Force,
+            }, Cancellation));
+            WriteVerboseTimed($"Added workspace '{workspace.Name}'; it is {workspace.State}", started);
+            WriteObject(workspace);
+        }, Path);
     }
 
     #endregion

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 
 namespace Wsync.Commands;
@@ -82,7 +83,13 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
         };
         Try(() =>
         {
-            var remote = AwaitWithProgress(progress => Daemon.ConnectRemoteAsync(request, progress, Cancellation), $"Initial sync of {Workspace}");
+            var daemon = Daemon;
+            WriteVerbose($"Checking that {destination} can be mirrored to ({(IsLocal(Destination) ? "a writable directory" : "host key, login, a writable directory, rsync")}), then storing it as a remote of '{Workspace}'" +
+                (NoWait ? "." : " and waiting for its initial sync (Ctrl+C stops the wait; the remote stays connected and its sync goes on)."));
+            var started = Stopwatch.GetTimestamp();
+            var remote = AwaitWithProgress(progress => daemon.ConnectRemoteAsync(request, progress, Cancellation), $"Initial sync of {Workspace}");
+            WriteVerboseTimed($"Connected remote '{remote.Name}' to '{Workspace}'; it is {remote.State}", started);
+            WriteVerbose(DescribeOutcome(remote));
             WriteObject(remote);
         }, Destination);
     }

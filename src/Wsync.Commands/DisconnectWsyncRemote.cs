@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 
 namespace Wsync.Commands;
@@ -39,7 +40,10 @@ public sealed class DisconnectWsyncRemote : WsyncCmdlet
 
         Try(() =>
         {
-            var remote = Await(Daemon.DisconnectRemoteAsync(Workspace, Name, Cancellation));
+            var daemon = Daemon;
+            var started = Stopwatch.GetTimestamp();
+            var remote = Await(daemon.DisconnectRemoteAsync(Workspace, Name, Cancellation));
+            WriteVerboseTimed($"Disconnected remote '{remote.Name}' ({remote.Destination}) from '{Workspace}'; what it holds stays as it is", started);
             if (PassThru)
             {
                 WriteObject(remote);

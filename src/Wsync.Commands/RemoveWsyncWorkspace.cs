@@ -9,6 +9,8 @@ public sealed class RemoveWsyncWorkspace : WorkspaceActionCmdlet
 {
     protected override string Action => "Remove workspace";
 
+    protected override string Verb => "Removing workspace";
+
     protected override string Describe(Workspace workspace) => $"{workspace.Name} ({workspace.Path})";
 
     protected override Workspace Act(Workspace workspace) => Await(Daemon.RemoveWorkspaceAsync(workspace.Name, Cancellation));

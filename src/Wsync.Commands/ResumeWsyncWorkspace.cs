@@ -9,5 +9,7 @@ public sealed class ResumeWsyncWorkspace : WorkspaceActionCmdlet
 {
     protected override string Action => "Resume mirroring";
 
+    protected override string Verb => "Resuming mirroring of";
+
     protected override Workspace Act(Workspace workspace) => Await(Daemon.ResumeWorkspaceAsync(workspace.Name, Cancellation));
 }

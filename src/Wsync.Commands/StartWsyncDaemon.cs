@@ -29,11 +29,6 @@ public sealed class StartWsyncDaemon : WsyncCmdlet
                 WriteVerbose(note);
             }
 
-            if (notes.Count == 0)
-            {
-                WriteVerbose($"The daemon already runs (pid {info.ProcessId}).");
-            }
-
             if (PassThru)
             {
                 WriteObject(info);

@@ -9,5 +9,7 @@ public sealed class SuspendWsyncWorkspace : WorkspaceActionCmdlet
 {
     protected override string Action => "Suspend mirroring";
 
+    protected override string Verb => "Suspending mirroring of";
+
     protected override Workspace Act(Workspace workspace) => Await(Daemon.SuspendWorkspaceAsync(workspace.Name, Cancellation));
 }

@@ -9,6 +9,8 @@ public sealed class SyncWsyncWorkspace : WorkspaceActionCmdlet
 {
     protected override string Action => "Full sync to every remote";
 
+    protected override string Verb => "Fully syncing every remote of";
+
     protected override Workspace Act(Workspace workspace) =>
         AwaitWithProgress(progress => Daemon.SyncWorkspaceAsync(workspace.Name, progress, Cancellation), $"Syncing {workspace.Name}");
 }

@@ -21,6 +21,8 @@ public sealed class WaitWsyncWorkspace : WorkspaceActionCmdlet
 
     protected override string? Action => null;
 
+    protected override string Verb => "Waiting until every change reached every remote of";
+
     protected override Workspace Act(Workspace workspace)
     {
         var timeout = TimeoutSec > 0 ? TimeoutSec * 1000 : -1;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Management.Automation;
 
 namespace Wsync.Commands;
@@ -24,6 +25,9 @@ public abstract class WorkspaceActionCmdlet : WsyncCmdlet
     /// <summary>The ShouldProcess action text; null for cmdlets that change nothing.</summary>
     protected abstract string? Action { get; }
 
+    /// <summary>What the cmdlet does to one workspace, for -Verbose ("Suspending mirroring of").</summary>
+    protected abstract string Verb { get; }
+
     #region Method overrides
 
     protected override void ProcessRecord()
@@ -34,6 +38,7 @@ public abstract class WorkspaceActionCmdlet : WsyncCmdlet
             return;
         }
 
+        WriteVerbose($"'{string.Join("', '", Name)}' names {(selected.Count == 0 ? "no workspace" : string.Join(", ", selected.Select(w => $"'{w.Name}' ({w.Path})")))}.");
         foreach (var workspace in selected)
         {
             if (Action is not null && !ShouldProcess(Describe(workspace), Action))
@@ -43,7 +48,11 @@ public abstract class WorkspaceActionCmdlet : WsyncCmdlet
 
             Try(() =>
             {
+                WriteVerbose($"{Verb} '{workspace.Name}'.");
+                var started = Stopwatch.GetTimestamp();
                 var after = Act(workspace);
+                WriteVerboseTimed($"{Verb} '{workspace.Name}': done, the workspace is {after.State}", started);
+                WriteRemoteOutcomes(after);
                 if (PassThru)
                 {
                     WriteObject(after);

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading.Channels;
 using Wsync.Engine;
@@ -51,28 +52,36 @@ public abstract class WsyncCmdlet : PSCmdlet
 
     /// <summary>
     /// Runs a call that reports progress, writing each report with Write-Progress from the pipeline
-    /// thread (progress arrives on other threads, where PowerShell forbids writing).
+    /// thread (progress arrives on other threads, where PowerShell forbids writing): one activity per
+    /// remote, each completed when the call ends, whether it succeeded, failed or was stopped (Ctrl+C).
+    /// Ctrl+C ends the wait at once; what the call started goes on in the background.
     /// </summary>
-    protected T AwaitWithProgress<T>(Func<IProgress<SyncProgress>, Task<T>> call, string activity, int activityId = 1)
+    protected T AwaitWithProgress<T>(Func<IProgress<SyncProgress>, Task<T>> call, string activity)
     {
         var reports = Channel.CreateUnbounded<SyncProgress>(new UnboundedChannelOptions { SingleReader = true });
         var task = call(new ChannelProgress(reports.Writer));
         _ = task.ContinueWith(_ => reports.Writer.TryComplete(), TaskScheduler.Default);
-        var shown = false;
+        var activities = new ProgressActivities(activity);
         try
         {
             while (Await(reports.Reader.WaitToReadAsync(Cancellation).AsTask()))
             {
-                SyncProgress? latest = null;
+                // Only the newest report of each remote is worth drawing; older ones queued while the host drew.
+                var latest = new Dictionary<string, SyncProgress>(StringComparer.Ordinal);
                 while (reports.Reader.TryRead(out var report))
                 {
-                    latest = report;
+                    latest[report.Remote ?? ""] = report;
                 }
 
-                if (latest is not null)
+                foreach (var report in latest.Values)
                 {
-                    WriteProgress(ToProgressRecord(latest, activity, activityId));
-                    shown = true;
+                    var (record, isNew) = activities.Update(report);
+                    if (isNew)
+                    {
+                        WriteVerbose($"{record.Activity}: under way.");
+                    }
+
+                    WriteProgress(record);
                 }
             }
 
@@ -80,12 +89,33 @@ public abstract class WsyncCmdlet : PSCmdlet
         }
         finally
         {
-            if (shown)
-            {
-                WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
-            }
+            CompleteProgress(activities);
         }
     }
+
+    /// <summary>Writes a verbose message with the time since <paramref name="since"/> ("… in 1.2 s").</summary>
+    protected void WriteVerboseTimed(string message, long since) =>
+        WriteVerbose($"{message} in {Stopwatch.GetElapsedTime(since).TotalSeconds:0.0} s.");
+
+    /// <summary>Tells, for -Verbose, where each remote of <paramref name="workspace"/> stands after an action.</summary>
+    protected void WriteRemoteOutcomes(Workspace workspace)
+    {
+        if (workspace.State == WorkspaceState.Stopped)
+        {
+            return; // removed: its remotes are no longer mirrored, and their counts mean nothing now
+        }
+
+        foreach (var remote in workspace.Remotes)
+        {
+            WriteVerbose(DescribeOutcome(remote));
+        }
+    }
+
+    /// <summary>One line on where a remote stands: its state, what it sent, and its error if any.</summary>
+    protected static string DescribeOutcome(Remote remote) =>
+        $"Remote '{remote.Name}' of '{remote.Workspace}' ({remote.Destination}): {remote.State}; " +
+        $"sent so far: {remote.FilesSent:N0} file(s), {FormatBytes(remote.BytesSent)}; pending: {remote.PendingChanges:N0} change(s)" +
+        (remote.LastError is null ? "." : $"; last error: {remote.LastError}");
 
     /// <summary>Reports a failure as an ErrorRecord and lets the cmdlet go on with its next input.</summary>
     protected void WriteFailure(Exception exception, object? target)
@@ -154,33 +184,127 @@ public abstract class WsyncCmdlet : PSCmdlet
     private IWsyncDaemon ConnectToDaemon()
     {
         var notes = new List<string>();
-        var connected = Await(DaemonClient.ConnectAsync(autoStart: true, notes, Cancellation));
-        foreach (var note in notes)
+        try
         {
-            WriteVerbose(note);
+            return Await(DaemonClient.ConnectAsync(autoStart: true, notes, Cancellation));
         }
-
-        return connected;
-    }
-
-    private static ProgressRecord ToProgressRecord(SyncProgress progress, string activity, int activityId)
-    {
-        var status = progress.FilesTotal > 0
-            ? $"{progress.FilesDone:N0} of {progress.FilesTotal:N0} files, {FormatBytes(progress.BytesDone)} of {FormatBytes(progress.BytesTotal)}"
-            : $"{progress.FilesDone:N0} files, {FormatBytes(progress.BytesDone)}";
-        return new ProgressRecord(activityId, progress.Remote is null ? activity : $"{activity} → {progress.Remote}", status)
+        finally
         {
-            PercentComplete = Math.Clamp(progress.Percent, -1, 100),
-        };
+            foreach (var note in notes)
+            {
+                WriteVerbose(note);
+            }
+        }
     }
 
-    private static string FormatBytes(long bytes) => bytes switch
+    /// <summary>
+    /// Completes every activity shown. Once the pipeline is stopping (Ctrl+C), PowerShell refuses every
+    /// write, progress included; the host then clears the progress display as the pipeline ends.
+    /// </summary>
+    private void CompleteProgress(ProgressActivities activities)
+    {
+        foreach (var (record, summary) in activities.Complete())
+        {
+            try
+            {
+                WriteProgress(record);
+                WriteVerbose(summary);
+            }
+            catch (PipelineStoppedException)
+            {
+                return;
+            }
+        }
+    }
+
+    protected static string FormatBytes(long bytes) => bytes switch
     {
         >= 1L << 30 => $"{bytes / (double)(1L << 30):0.0} GiB",
         >= 1L << 20 => $"{bytes / (double)(1L << 20):0.0} MiB",
         >= 1L << 10 => $"{bytes / 1024.0:0.0} KiB",
         _ => $"{bytes} B",
     };
+
+    /// <summary>
+    /// The progress activities of one call, one per remote (numbered in the order they first report),
+    /// each with what it needs for a transfer rate and a time estimate. Used by the pipeline thread only.
+    /// </summary>
+    private sealed class ProgressActivities(string activity)
+    {
+        /// <summary>
+        /// A rate measured over less than this is mostly start-up (ssh, the file list) and would promise
+        /// far too much or too little: until then the record gives no time estimate.
+        /// </summary>
+        private static readonly TimeSpan MinimumRateWindow = TimeSpan.FromSeconds(1);
+
+        /// <summary>Each remote's activity, keyed by remote name, in the order of first report.</summary>
+        private readonly Dictionary<string, Activity> shown = new(StringComparer.Ordinal);
+
+        /// <summary>The record for <paramref name="progress"/>, and whether its remote had none yet.</summary>
+        public (ProgressRecord Record, bool IsNew) Update(SyncProgress progress)
+        {
+            var key = progress.Remote ?? "";
+            var isNew = !shown.TryGetValue(key, out var current);
+            if (current is null)
+            {
+                current = new Activity(shown.Count + 1, progress.Remote is null ? activity : $"{activity} → {progress.Remote}", Stopwatch.GetTimestamp(), progress.BytesDone);
+                shown.Add(key, current);
+            }
+
+            // rsync counts files only on the line that ends a file; lines in between carry bytes alone.
+            if (progress.FilesTotal == 0 && current.Last is { FilesTotal: > 0 } earlier)
+            {
+                progress = progress with { FilesDone = earlier.FilesDone, FilesTotal = earlier.FilesTotal };
+            }
+
+            current.Last = progress;
+            var elapsed = Stopwatch.GetElapsedTime(current.Started);
+            var sent = progress.BytesDone - current.BytesAtStart;
+            var rate = elapsed >= MinimumRateWindow && sent > 0 ? sent / elapsed.TotalSeconds : 0;
+            var files = progress.FilesTotal > 0 ? $"{progress.FilesDone:N0} of {progress.FilesTotal:N0} files, " : "";
+            var bytes = progress.BytesTotal > 0 ? $"{FormatBytes(progress.BytesDone)} of {FormatBytes(progress.BytesTotal)}" : FormatBytes(progress.BytesDone);
+            var status = files + bytes;
+            var record = new ProgressRecord(current.Id, current.Title, status)
+            {
+                PercentComplete = Math.Clamp(progress.Percent, -1, 100),
+                SecondsRemaining = rate > 0 && progress.BytesTotal >= progress.BytesDone
+                    ? (int)Math.Min(int.MaxValue, Math.Ceiling((progress.BytesTotal - progress.BytesDone) / rate))
+                    : -1,
+            };
+            if (rate > 0)
+            {
+                record.CurrentOperation = $"{FormatBytes((long)rate)}/s";
+            }
+
+            return (record, isNew);
+        }
+
+        /// <summary>A Completed record for every activity shown, with a one-line summary of each for -Verbose.</summary>
+        public IEnumerable<(ProgressRecord Record, string Summary)> Complete()
+        {
+            foreach (var current in shown.Values)
+            {
+                var last = current.Last!;
+                var record = new ProgressRecord(current.Id, current.Title, "Done") { RecordType = ProgressRecordType.Completed, PercentComplete = 100 };
+                yield return (record, $"{current.Title}: ended at {last.Percent}% ({FormatBytes(last.BytesDone)}) after {Stopwatch.GetElapsedTime(current.Started).TotalSeconds:0.0} s.");
+            }
+        }
+
+        private sealed class Activity(int id, string title, long started, long bytesAtStart)
+        {
+            public int Id { get; } = id;
+
+            public string Title { get; } = title;
+
+            /// <summary>When the first report came (Stopwatch ticks): the rate counts from there.</summary>
+            public long Started { get; } = started;
+
+            /// <summary>Bytes already done at the first report, not sent at the measured rate.</summary>
+            public long BytesAtStart { get; } = bytesAtStart;
+
+            public SyncProgress? Last { get; set; }
+        }
+    }
 
     private sealed class ChannelProgress(ChannelWriter<SyncProgress> writer) : IProgress<SyncProgress>
     {

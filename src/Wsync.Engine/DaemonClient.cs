@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Wsync.Rpc;
 
@@ -23,15 +24,18 @@ public static class DaemonClient
     /// <summary>The open connection; null before the first call or after it was found dead. Guarded by <see cref="Gate"/>.</summary>
     private static Connection? current;
 
-    /// <summary>The daemon executable shipped in the module, at ../bin/wsyncd from this assembly.</summary>
-    public static string DaemonExecutable
-    {
-        get
-        {
-            var dependencies = Path.GetDirectoryName(typeof(DaemonClient).Assembly.Location)!;
-            return Path.Combine(Path.GetDirectoryName(dependencies)!, "bin", "wsyncd");
-        }
-    }
+    /// <summary>
+    /// This machine's runtime identifier, the folder under bin/ whose daemon and monitor it can run:
+    /// linux-x64 or linux-arm64. The module ships one folder per architecture it was built for.
+    /// </summary>
+    public static string RuntimeIdentifier => "linux-" + RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+
+    /// <summary>The module's bin/ folder, at ../bin from this assembly.</summary>
+    private static string BinDirectory =>
+        Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(typeof(DaemonClient).Assembly.Location)!)!, "bin");
+
+    /// <summary>The daemon executable for this machine: bin/&lt;runtime identifier&gt;/wsyncd (the monitor sits beside it).</summary>
+    public static string DaemonExecutable => Path.Combine(BinDirectory, RuntimeIdentifier, "wsyncd");
 
     /// <summary>
     /// The daemon of this environment's home; started first when <paramref name="autoStart"/> and none runs.
@@ -115,16 +119,27 @@ public static class DaemonClient
         await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            Connection connection;
+            var reused = current is { IsAlive: true } open && open.SocketPath == config.DaemonCommandSocketPath;
             try
             {
-                return await OpenOrReuseAsync(config, cancellationToken).ConfigureAwait(false);
+                connection = await OpenOrReuseAsync(config, cancellationToken).ConfigureAwait(false);
             }
             catch (WsyncException exception) when (autoStart && exception.ErrorId == ErrorIds.DaemonNotRunning)
             {
+                notes.Add($"No wsync daemon answers on {config.DaemonCommandSocketPath}; starting {DaemonExecutable} for {config.Home}.");
                 var pid = await LaunchAsync(config, cancellationToken).ConfigureAwait(false);
-                notes.Add($"Started the wsync daemon (pid {pid}) for {config.Home}");
-                return await OpenWithRetryAsync(config, cancellationToken).ConfigureAwait(false);
+                connection = await OpenWithRetryAsync(config, cancellationToken).ConfigureAwait(false);
+                notes.Add(pid == 0
+                    ? $"Another caller started the daemon (pid {connection.Info.ProcessId}) at the same moment; connected to it on {connection.SocketPath}."
+                    : $"Started the wsync daemon (pid {pid}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.");
+                return connection;
             }
+
+            notes.Add(reused
+                ? $"Using the open connection to the wsync daemon (pid {connection.Info.ProcessId}) on {connection.SocketPath}."
+                : $"The wsync daemon already runs (pid {connection.Info.ProcessId}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.");
+            return connection;
         }
         finally
         {
@@ -219,8 +234,13 @@ public static class DaemonClient
         var executable = DaemonExecutable;
         if (!File.Exists(executable))
         {
+            var built = Directory.Exists(BinDirectory)
+                ? string.Join(", ", Directory.GetDirectories(BinDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal))
+                : "";
             throw new WsyncException(ErrorIds.DaemonStartFailed, WsyncErrorCategory.NotInstalled, executable,
-                $"The daemon executable '{executable}' is missing; reinstall the wsync module.");
+                built.Length > 0 && !built.Split(", ").Contains(RuntimeIdentifier)
+                    ? $"This copy of wsync has no daemon for {RuntimeIdentifier}, the architecture of this machine (it has {built}); install a package built for {RuntimeIdentifier}."
+                    : $"The daemon executable '{executable}' is missing; reinstall the wsync module.");
         }
 
         MakeExecutable(executable);

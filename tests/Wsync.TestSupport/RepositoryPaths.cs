@@ -7,9 +7,12 @@ public static class RepositoryPaths
 
     public static string Module => Path.Combine(Root, "out", "wsync");
 
-    public static string Daemon => Path.Combine(Module, "bin", "wsyncd");
+    /// <summary>This machine's folder of native executables in the module: bin/linux-x64 or bin/linux-arm64.</summary>
+    public static string Bin => Path.Combine(Module, "bin", "linux-" + System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant());
 
-    public static string Monitor => Path.Combine(Module, "bin", "wsync-monitor");
+    public static string Daemon => Path.Combine(Bin, "wsyncd");
+
+    public static string Monitor => Path.Combine(Bin, "wsync-monitor");
 
     private static string FindRoot()
     {

@@ -7,6 +7,7 @@ BeforeAll {
     $root = Join-Path '/tmp' ('wg-' + [guid]::NewGuid().ToString('n').Substring(0, 10))
     New-Item -ItemType Directory $root | Out-Null
     $moduleDirectory = Split-Path (Get-WsyncModulePath)
+    $hostRuntime = 'linux-' + [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant()
 }
 
 AfterAll {
@@ -53,7 +54,7 @@ finally {
         @(Get-ChildItem $repository -Filter 'wsync.*.nupkg').Count | Should -Be 1
         $result = ($output | Select-Object -Last 1) | ConvertFrom-Json
         $result.ModuleBase | Should -BeLike "$($userHome.FullName)/*" -Because 'the installed copy, not the build output, was imported'
-        $result.Daemon | Should -Be (Join-Path $result.ModuleBase 'bin/wsyncd')
+        $result.Daemon | Should -Be (Join-Path $result.ModuleBase "bin/$hostRuntime/wsyncd")
         Assert-Mirrored $workspace.FullName $mirror.FullName
     }
 }
@@ -63,13 +64,76 @@ Describe 'The daemon and monitor on a machine without .NET' {
         @{ Executable = 'wsyncd' }
         @{ Executable = 'wsync-monitor' }
     ) {
-        $path = Join-Path $moduleDirectory "bin/$Executable"
+        $path = Join-Path $moduleDirectory "bin/$hostRuntime/$Executable"
         # env -i: nothing inherited (no DOTNET_ROOT), and PATH is an empty directory, so no dotnet can be
         # found. A framework-dependent build would fail to start here.
         $emptyPath = New-Item -ItemType Directory -Force (Join-Path $root 'empty-path')
         $output = & env -i "PATH=$emptyPath" "HOME=$root" $path --version 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
         ($output | Out-String) | Should -Match "^$Executable 0\.1\.0"
+    }
+}
+
+Describe 'The linux-arm64 daemon and monitor, under qemu-user, without .NET' {
+    BeforeDiscovery {
+        Import-Module (Join-Path $PSScriptRoot 'WsyncTestHelpers.psm1') -Force
+        # Built when the cross toolchain is on the machine (.ci/run installs it; build.ps1 Package requires it).
+        $moduleDirectory = Split-Path (Get-WsyncModulePath)
+        $arm64 = Join-Path $moduleDirectory 'bin/linux-arm64'
+        $skipReason = if (-not (Test-Path (Join-Path $arm64 'wsyncd'))) {
+            "no $arm64/wsyncd: this build has no linux-arm64 (apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user, then build again)"
+        }
+        elseif (-not (Get-Command qemu-aarch64 -CommandType Application -ErrorAction Ignore)) {
+            'no qemu-aarch64 to run arm64 code on this machine (apt-get install qemu-user)'
+        }
+    }
+
+    BeforeAll {
+        Import-Module (Get-WsyncModulePath) -Force
+        $arm64 = Join-Path $moduleDirectory 'bin/linux-arm64'
+        $qemu = (Get-Command qemu-aarch64 -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source
+        # qemu-user runs arm64 code on this machine; -L points it at the arm64 C library of the cross toolchain.
+        $emptyPath = New-Item -ItemType Directory -Force (Join-Path $root 'empty-path')
+        $runArm64 = @($qemu, '-L', '/usr/aarch64-linux-gnu')
+    }
+
+    It 'runs <Executable> for arm64 with no dotnet on PATH and no DOTNET_ROOT' -Skip:([bool]$skipReason) -ForEach @(
+        @{ Executable = 'wsyncd' }
+        @{ Executable = 'wsync-monitor' }
+    ) {
+        $path = Join-Path $arm64 $Executable
+        (& file -b $path) | Should -BeLike '*ARM aarch64*'
+        $output = & env -i "PATH=$emptyPath" "HOME=$root" @runArm64 $path --version 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($output | Out-String)
+        ($output | Out-String) | Should -Match "^$Executable 0\.1\.0"
+    }
+
+    It 'starts the arm64 daemon, which answers the module on its socket and stops on request' -Skip:([bool]$skipReason) {
+        $armHome = Join-Path $root 'arm64-home'
+        $start = [System.Diagnostics.ProcessStartInfo]::new('env')
+        foreach ($argument in @('-i', "PATH=$emptyPath", "HOME=$root") + $runArm64 + @((Join-Path $arm64 'wsyncd'), '--home', $armHome)) {
+            $start.ArgumentList.Add($argument)
+        }
+        $start.RedirectStandardError = $true
+        $daemon = [System.Diagnostics.Process]::Start($start)
+        $previous = $env:WSYNC_HOME
+        try {
+            $env:WSYNC_HOME = $armHome
+            Wait-Until -TimeoutSec 60 -Because 'the arm64 daemon to listen' { $daemon.HasExited -or (Get-WsyncDaemon -ErrorAction Ignore) }
+            if ($daemon.HasExited) {
+                throw "The arm64 daemon exited with code $($daemon.ExitCode): $($daemon.StandardError.ReadToEnd())"
+            }
+            $info = Get-WsyncDaemon
+            $info.ProcessId | Should -Be $daemon.Id -Because 'env and qemu-user exec in place: the pid is the daemon''s'
+            $info.Version | Should -Be '0.1.0'
+            Stop-WsyncDaemon -Confirm:$false
+            $daemon.WaitForExit(30000) | Should -BeTrue
+            $daemon.ExitCode | Should -Be 0
+        }
+        finally {
+            $env:WSYNC_HOME = $previous
+            if (-not $daemon.HasExited) { Stop-Process -Id $daemon.Id -Force -ErrorAction Ignore }
+        }
     }
 }
 

@@ -29,10 +29,11 @@ Describe 'The wsync module' {
     }
 
     It 'carries the daemon and the monitor inside it' {
-        $base = Split-Path $manifestPath
-        Test-Path (Join-Path $base 'bin/wsyncd') | Should -BeTrue
-        Test-Path (Join-Path $base 'bin/wsync-monitor') | Should -BeTrue
+        # One folder per architecture; the module starts the one of this machine.
+        $bin = Join-Path (Split-Path $manifestPath) ('bin/linux-' + [System.Runtime.InteropServices.RuntimeInformation]::OSArchitecture.ToString().ToLowerInvariant())
+        Test-Path (Join-Path $bin 'wsyncd') | Should -BeTrue
+        Test-Path (Join-Path $bin 'wsync-monitor') | Should -BeTrue
         (Get-WsyncDaemon).ProcessId | Should -BeGreaterThan 0
-        (Get-Process -Id (Get-WsyncDaemon).ProcessId).Path | Should -Be (Join-Path $base 'bin/wsyncd')
+        (Get-Process -Id (Get-WsyncDaemon).ProcessId).Path | Should -Be (Join-Path $bin 'wsyncd')
     }
 }

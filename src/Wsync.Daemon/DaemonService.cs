@@ -6,13 +6,15 @@ namespace Wsync.Daemon;
 /// <summary>
 /// The daemon's API, shared by every client connection. It validates, changes state through the
 /// <see cref="WorkspaceRegistry"/>, then tells the <see cref="MonitorSupervisor"/>; reads merge the
-/// stored definitions with the monitors' live status.
+/// stored definitions with the monitors' live status. What it changes it also publishes to the
+/// <see cref="EventHub"/>, after the state lock is released.
 /// </summary>
 internal sealed class DaemonService(
     WsyncConfig config,
     WorkspaceRegistry registry,
     MonitorSupervisor supervisor,
     DestinationProbe probe,
+    EventHub hub,
     Action requestShutdown,
     ILogger log) : IWsyncDaemon
 {
@@ -48,6 +50,7 @@ internal sealed class DaemonService(
         LogDirectory = config.LogDirectory,
         WorkspaceCount = registry.Snapshot.Count,
         MonitorCount = supervisor.Count,
+        WatcherCount = hub.Count,
     });
 
     public Task ShutdownAsync(CancellationToken cancellationToken)
@@ -61,6 +64,7 @@ internal sealed class DaemonService(
     {
         var workspace = await registry.AddAsync(request, cancellationToken).ConfigureAwait(false);
         log.Information("Added workspace {Name} at {Path}", workspace.Name, workspace.Path);
+        Publish(SyncEventKind.WorkspaceAdded, workspace, null, $"Added {workspace.Path}.");
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
         return View(workspace);
     }
@@ -71,6 +75,7 @@ internal sealed class DaemonService(
         log.Information("Removed workspace {Name}", workspace.Name);
         var view = View(workspace);
         await supervisor.StopAsync(workspace.Id).ConfigureAwait(false);
+        Publish(SyncEventKind.WorkspaceRemoved, workspace, null, $"Removed {workspace.Path}; its remotes keep their data.");
         return view with { State = WorkspaceState.Stopped, MonitorProcessId = null };
     }
 
@@ -101,6 +106,7 @@ internal sealed class DaemonService(
 
         var updated = await registry.AddRemoteAsync(workspace.Id, remote, cancellationToken).ConfigureAwait(false);
         log.Information("Connected remote {Remote} ({Destination}) to {Workspace}", remote.Name, remote.Destination, workspace.Name);
+        Publish(SyncEventKind.RemoteConnected, updated, remote, $"Connected {remote.Destination}.");
         await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
 
         var view = RemoteView(registry.FindById(workspace.Id) ?? updated, remote);
@@ -118,6 +124,7 @@ internal sealed class DaemonService(
     {
         var (updated, remote) = await registry.RemoveRemoteAsync(workspace, name, cancellationToken).ConfigureAwait(false);
         log.Information("Disconnected remote {Remote} from {Workspace}", remote.Name, updated.Name);
+        Publish(SyncEventKind.RemoteDisconnected, updated, remote, $"Disconnected {remote.Destination}; its data stays as it is.");
         var view = RemoteView(updated, remote);
         await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
         return view with { State = RemoteState.Stopped };
@@ -178,6 +185,55 @@ internal sealed class DaemonService(
         log.Information("Resumed workspace {Name}", workspace.Name);
         return View(workspace);
     }
+
+    /// <summary>Serves a watch with no connection to pace it (see <see cref="ClientSession"/>, which every client goes through).</summary>
+    public Task WatchAsync(WatchRequest request, IProgress<SyncEvent> events, CancellationToken cancellationToken) =>
+        WatchAsync(request, events, null, cancellationToken);
+
+    /// <summary>
+    /// Streams the chosen workspaces' events until cancelled (the client cancels, or disconnects).
+    /// <paramref name="delivered"/> completes once what was reported so far has left for the client; the
+    /// loop waits for it before taking more, so the only backlog of a stalled client is its bounded queue.
+    /// </summary>
+    public async Task WatchAsync(WatchRequest request, IProgress<SyncEvent> events, Func<Task>? delivered, CancellationToken cancellationToken)
+    {
+        // Names must exist when the watch starts (the module resolves wildcards to names); a workspace
+        // removed later simply has no more events, and one added again under its name is watched again.
+        var names = request.Workspaces?.Select(name => registry.Find(name).Name).ToList();
+        using var subscription = hub.Subscribe(names);
+        log.Debug("Watch started for {Workspaces}", names is null ? "every workspace" : string.Join(", ", names));
+        try
+        {
+            while (true)
+            {
+                foreach (var syncEvent in await subscription.TakeAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    events.Report(syncEvent);
+                }
+
+                if (delivered is not null)
+                {
+                    await delivered().WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            log.Debug("Watch ended");
+        }
+    }
+
+    private void Publish(SyncEventKind kind, WorkspaceDefinition workspace, RemoteDefinition? remote, string message) =>
+        hub.Publish(new SyncEvent
+        {
+            Time = DateTimeOffset.UtcNow,
+            Kind = kind,
+            Workspace = workspace.Name,
+            WorkspaceId = workspace.Id,
+            Remote = remote?.Name,
+            RemoteId = remote?.Id,
+            Message = message,
+        });
 
     private async Task<IMonitor> RunningMonitorAsync(WorkspaceDefinition workspace, CancellationToken cancellationToken)
     {

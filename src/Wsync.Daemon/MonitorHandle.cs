@@ -57,7 +57,8 @@ internal sealed record SupervisionPolicy
 }
 
 /// <summary>
-/// One workspace's monitor process: starts it, hands it its configuration, receives its status,
+/// One workspace's monitor process: starts it, hands it its configuration, receives its status and
+/// events (passed on to the <see cref="EventHub"/> with its own: the monitor exited, restarted, failed),
 /// restarts it with backoff when it dies, and gives up past the crash threshold.
 /// </summary>
 internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
@@ -69,6 +70,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     private readonly string logDirectory;
     private readonly MonitorRecords records;
     private readonly SupervisionPolicy policy;
+    private readonly EventHub events;
     private readonly ILogger log;
 
     /// <summary>Guards <see cref="definition"/>, <see cref="state"/>, <see cref="failureReason"/>, <see cref="crashes"/>, <see cref="ready"/> and <see cref="resumed"/>.</summary>
@@ -105,8 +107,9 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 
     private Task? loop;
 
-    public MonitorHandle(WorkspaceDefinition definition, string executable, string logDirectory, MonitorRecords records, SupervisionPolicy policy, ILogger log)
+    public MonitorHandle(WorkspaceDefinition definition, string executable, string logDirectory, MonitorRecords records, SupervisionPolicy policy, EventHub events, ILogger log)
     {
+        this.events = events;
         this.definition = definition;
         this.executable = executable;
         this.logDirectory = logDirectory;
@@ -202,6 +205,13 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    public Task ReportEventAsync(SyncEvent syncEvent)
+    {
+        // The monitor knows its remotes; the daemon names the workspace, as the user knows it now.
+        Publish(syncEvent);
+        return Task.CompletedTask;
+    }
+
     /// <summary>Keeps the newest status: reports and call results may arrive out of order.</summary>
     public void Observe(WorkspaceStatus? report)
     {
@@ -236,13 +246,14 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 
     private async Task SuperviseAsync()
     {
+        var afterCrash = false;
         while (!stopping.IsCancellationRequested)
         {
             var started = DateTimeOffset.UtcNow;
             string outcome;
             try
             {
-                outcome = await RunOnceAsync().ConfigureAwait(false);
+                outcome = await RunOnceAsync(afterCrash).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !stopping.IsCancellationRequested)
             {
@@ -254,12 +265,15 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 break;
             }
 
+            var lastState = status?.State;
             status = null;
             processId = 0;
             if (stopping.IsCancellationRequested)
             {
                 break;
             }
+
+            afterCrash = true;
 
             TimeSpan backoff;
             Task wake;
@@ -290,8 +304,21 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 }
             }
 
-            log.Warning("The monitor stopped ({Outcome}) after {Uptime}; {Next}", outcome, DateTimeOffset.UtcNow - started,
-                backoff == TimeSpan.Zero && !wake.IsCompleted ? "left stopped: crash threshold reached" : $"restarting in {backoff.TotalMilliseconds:0} ms");
+            var next = backoff == TimeSpan.Zero && !wake.IsCompleted ? "left stopped: crash threshold reached" : $"restarting in {backoff.TotalMilliseconds:0} ms";
+            log.Warning("The monitor stopped ({Outcome}) after {Uptime}; {Next}", outcome, DateTimeOffset.UtcNow - started, next);
+            Publish(new SyncEvent { Time = DateTimeOffset.UtcNow, Kind = SyncEventKind.MonitorExited, Message = $"The monitor stopped ({outcome}); {next}." });
+            if (Supervision is (SupervisionState.Failed, var reason))
+            {
+                Publish(new SyncEvent
+                {
+                    Time = DateTimeOffset.UtcNow,
+                    Kind = SyncEventKind.WorkspaceStateChanged,
+                    OldState = (lastState ?? WorkspaceState.Starting).ToString(),
+                    NewState = nameof(WorkspaceState.Failed),
+                    Message = reason,
+                });
+            }
+
             try
             {
                 await wake.WaitAsync(stopping.Token).ConfigureAwait(false);
@@ -318,7 +345,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     }
 
     /// <summary>Runs one monitor process until it exits; returns how it ended.</summary>
-    private async Task<string> RunOnceAsync()
+    private async Task<string> RunOnceAsync(bool afterCrash)
     {
         var start = new ProcessStartInfo(executable)
         {
@@ -349,6 +376,10 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         };
         process.BeginErrorReadLine();
         log.Information("Started monitor {ProcessId}", process.Id);
+        if (afterCrash)
+        {
+            Publish(new SyncEvent { Time = DateTimeOffset.UtcNow, Kind = SyncEventKind.MonitorRestarted, Message = $"Started monitor {process.Id} again." });
+        }
 
         // Typed as JsonRpc: the build routes Attach to the generated proxy only for calls on JsonRpc itself.
         JsonRpc rpc = RpcChannel.Create(process.StandardInput.BaseStream, process.StandardOutput.BaseStream);
@@ -488,6 +519,21 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             configuring.Release();
         }
     }
+
+    /// <summary>The workspace's name in the latest definition.</summary>
+    private string Name
+    {
+        get
+        {
+            lock (gate)
+            {
+                return definition.Name;
+            }
+        }
+    }
+
+    /// <summary>Hands an event to the watchers, named after this workspace. Never waits (and never called under <see cref="gate"/>).</summary>
+    private void Publish(SyncEvent syncEvent) => events.Publish(syncEvent with { Workspace = Name, WorkspaceId = WorkspaceId });
 
     private static TaskCompletionSource<IMonitor> NewReady() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -3,7 +3,7 @@ using Serilog;
 namespace Wsync.Daemon;
 
 /// <summary>One <see cref="MonitorHandle"/> per workspace: started with it, reconfigured with it, stopped with it.</summary>
-internal sealed class MonitorSupervisor(string executable, string logDirectory, MonitorRecords records, SupervisionPolicy policy, ILogger log) : IAsyncDisposable
+internal sealed class MonitorSupervisor(string executable, string logDirectory, MonitorRecords records, SupervisionPolicy policy, EventHub events, ILogger log) : IAsyncDisposable
 {
     /// <summary>Guards <see cref="handles"/>; held only to look up, add or remove, never across a wait.</summary>
     private readonly Lock gate = new();
@@ -39,7 +39,7 @@ internal sealed class MonitorSupervisor(string executable, string logDirectory, 
             existing = handles.GetValueOrDefault(workspace.Id);
             if (existing is null)
             {
-                var handle = new MonitorHandle(workspace, executable, logDirectory, records, policy, log);
+                var handle = new MonitorHandle(workspace, executable, logDirectory, records, policy, events, log);
                 handles.Add(workspace.Id, handle);
                 handle.Start();
                 return Task.CompletedTask;

@@ -139,9 +139,10 @@ internal static class Program
             CrashWindow = config.MonitorCrashWindow,
             HeartbeatTimeout = faults.HeartbeatTimeout ?? SupervisionPolicy.DefaultHeartbeatTimeout,
         };
-        await using var supervisor = new MonitorSupervisor(monitorExecutable, config.LogDirectory, monitorRecords, policy, log);
+        var events = new EventHub();
+        await using var supervisor = new MonitorSupervisor(monitorExecutable, config.LogDirectory, monitorRecords, policy, events, log);
         var probe = new DestinationProbe(monitorExecutable, TimeSpan.FromSeconds(30));
-        var service = new DaemonService(config, registry, supervisor, probe, () => shutdown.TrySetResult(), log);
+        var service = new DaemonService(config, registry, supervisor, probe, events, () => shutdown.TrySetResult(), log);
         await using var server = new RpcServer(config.DaemonCommandSocketPath, service, log);
         try
         {

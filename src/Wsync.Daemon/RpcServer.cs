@@ -8,9 +8,10 @@ namespace Wsync.Daemon;
 /// <summary>
 /// The daemon's Unix socket: 0600 in a 0700 directory, and every peer's uid checked with SO_PEERCRED,
 /// so only the user who owns the daemon can talk to it. Each connection gets its own JSON-RPC session
-/// over the shared <see cref="IWsyncDaemon"/> target; one client's failure never touches another's.
+/// and <see cref="ClientSession"/> over the shared <see cref="DaemonService"/>; one client's failure never
+/// touches another's, and a client that disconnects has its calls (a watch) cancelled.
 /// </summary>
-internal sealed class RpcServer(string socketPath, IWsyncDaemon service, ILogger log) : IAsyncDisposable
+internal sealed class RpcServer(string socketPath, DaemonService service, ILogger log) : IAsyncDisposable
 {
     /// <summary>
     /// Connections the kernel queues before the accept loop takes them. A Unix socket refuses a connect
@@ -117,7 +118,7 @@ internal sealed class RpcServer(string socketPath, IWsyncDaemon service, ILogger
 
         var stream = new NetworkStream(client, ownsSocket: true);
         var session = RpcChannel.Create(stream);
-        RpcChannel.AddTarget<IWsyncDaemon>(session, service);
+        RpcChannel.AddTarget<IWsyncDaemon>(session, new ClientSession(service, session));
         session.CancelLocallyInvokedMethodsWhenConnectionIsClosed = true;
         lock (sessions)
         {

@@ -353,6 +353,10 @@ public static class DaemonClient
         public Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken) =>
             Write(d => d.ResumeWorkspaceAsync(name, cancellationToken));
 
+        /// <summary>Not retried: a watch that lost its daemon ends, since the events in between are gone.</summary>
+        public Task WatchAsync(WatchRequest request, IProgress<SyncEvent> events, CancellationToken cancellationToken) =>
+            RpcErrors.Call(connection.Daemon.WatchAsync(request, events, cancellationToken), "daemon");
+
         /// <summary>A call that changes nothing: retried once on a fresh connection if the daemon went away.</summary>
         private async Task<T> Read<T>(Func<IWsyncDaemon, Task<T>> call, CancellationToken cancellationToken)
         {

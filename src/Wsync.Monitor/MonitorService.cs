@@ -7,12 +7,19 @@ namespace Wsync.Monitor;
 
 /// <summary>
 /// One workspace's monitor: the watcher feeds every remote's pending set, each remote's loop sends on
-/// its own, and the daemon hears the status (throttled). Implements the daemon's view of the monitor.
+/// its own, and the daemon hears the status (throttled) and the events (in order, as they happen).
+/// Implements the daemon's view of the monitor.
 /// </summary>
 internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 {
     /// <summary>Status reports are coalesced over this long: fresh within a second, never a flood.</summary>
     private static readonly TimeSpan ReportThrottle = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>
+    /// Events waiting for the daemon before new ones are dropped (and counted). The daemon takes each at
+    /// once; this is only for a daemon that is busy or gone, where waiting must not stall a remote's loop.
+    /// </summary>
+    private const int EventQueueCapacity = 256;
 
     /// <summary>How long a stopping monitor lets batches in flight finish.</summary>
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(3);
@@ -34,6 +41,12 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     private readonly Dictionary<Guid, long> initialGenerations = [];
 
     private readonly Channel<bool> reportWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Events for the daemon, sent in order by <see cref="EventLoopAsync"/>; bounded, dropping the newest when full.</summary>
+    private readonly Channel<SyncEvent> events;
+
+    /// <summary>Events dropped since the last report of it; changed with Interlocked only.</summary>
+    private long droppedEvents;
 
     /// <summary>Which remotes are sending: a remote arms its next rsync only once none is.</summary>
     private readonly SendActivity sendActivity = new();
@@ -58,7 +71,11 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     {
         this.host = host;
         this.log = log;
+        events = Channel.CreateBounded<SyncEvent>(
+            new BoundedChannelOptions(EventQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            _ => Interlocked.Increment(ref droppedEvents));
         _ = Task.Run(ReportLoopAsync);
+        _ = Task.Run(EventLoopAsync);
     }
 
     /// <summary>Completes when the daemon asked the monitor to shut down and it finished.</summary>
@@ -106,12 +123,12 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             lock (gate)
             {
                 loops = next;
-                if (state is WorkspaceState.Starting or WorkspaceState.Watching or WorkspaceState.Suspended)
-                {
-                    state = definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching;
-                    reason = definition.Suspended ? "Suspended by Suspend-WsyncWorkspace." : null;
-                }
             }
+
+            // A halt or failure stands until Resume, whatever the configuration says.
+            SetState(definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching,
+                definition.Suspended ? "Suspended by Suspend-WsyncWorkspace." : null,
+                onlyFrom: current => current is WorkspaceState.Starting or WorkspaceState.Watching or WorkspaceState.Suspended);
 
             foreach (var loop in next.Values)
             {
@@ -249,12 +266,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
             watcher?.Dispose();
             watcher = null;
-            lock (gate)
-            {
-                state = definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching;
-                reason = null;
-            }
-
+            SetState(definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching, null);
             Begin(definition);
             foreach (var loop in loops.Values)
             {
@@ -336,7 +348,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         Endpoint endpoint = destination.Kind == RemoteKind.Local
             ? new LocalEndpoint(destination.Path)
             : warm ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
-        var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, sendActivity, log);
+        var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, Report, sendActivity, log);
         loop.HaltWorkspace = reason => Halt(WorkspaceState.Halted, reason);
         if (state is WorkspaceState.Halted or WorkspaceState.Failed)
         {
@@ -366,12 +378,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     private void Halt(WorkspaceState next, string why)
     {
-        lock (gate)
-        {
-            state = next;
-            reason = why;
-        }
-
+        SetState(next, why);
         log.Error("{State}: {Reason}", next, why);
         foreach (var loop in loops.Values)
         {
@@ -448,6 +455,42 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     private void Changed() => reportWanted.Writer.TryWrite(true);
 
+    /// <summary>
+    /// Moves the workspace to <paramref name="next"/> (when it is in a state <paramref name="onlyFrom"/>
+    /// accepts, checked under the lock) and reports the change, if it is one.
+    /// </summary>
+    private void SetState(WorkspaceState next, string? why, Func<WorkspaceState, bool>? onlyFrom = null)
+    {
+        WorkspaceState previous;
+        lock (gate)
+        {
+            previous = state;
+            if (onlyFrom is not null && !onlyFrom(previous))
+            {
+                return;
+            }
+
+            state = next;
+            reason = why;
+        }
+
+        if (previous != next)
+        {
+            Report(new SyncEvent
+            {
+                Time = DateTimeOffset.UtcNow,
+                Kind = SyncEventKind.WorkspaceStateChanged,
+                OldState = previous.ToString(),
+                NewState = next.ToString(),
+                Message = why,
+            });
+        }
+    }
+
+    /// <summary>Queues an event for the daemon, with this workspace's id and name. Never waits.</summary>
+    private void Report(SyncEvent syncEvent) =>
+        events.Writer.TryWrite(syncEvent with { WorkspaceId = workspace?.Id ?? Guid.Empty, Workspace = workspace?.Name });
+
     private WorkspaceStatus Snapshot()
     {
         lock (gate)
@@ -461,6 +504,43 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
                 WatchedDirectories = watcher?.WatchCount ?? 0,
                 Remotes = [.. loops.Values.Select(l => l.Status)],
             };
+        }
+    }
+
+    /// <summary>Sends the events in order, one call each; after a backlog that overflowed, says how many were dropped.</summary>
+    private async Task EventLoopAsync()
+    {
+        while (await events.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (events.Reader.TryRead(out var next))
+            {
+                await SendEventAsync(next).ConfigureAwait(false);
+            }
+
+            if (Interlocked.Exchange(ref droppedEvents, 0) is var lost and > 0)
+            {
+                await SendEventAsync(new SyncEvent
+                {
+                    Time = DateTimeOffset.UtcNow,
+                    Kind = SyncEventKind.EventsDropped,
+                    WorkspaceId = workspace?.Id ?? Guid.Empty,
+                    Workspace = workspace?.Name,
+                    Dropped = lost,
+                    Message = $"The monitor dropped {lost} events: the daemon fell {EventQueueCapacity} behind.",
+                }).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task SendEventAsync(SyncEvent syncEvent)
+    {
+        try
+        {
+            await host.ReportEventAsync(syncEvent).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            log.Debug(exception, "Could not report an event");
         }
     }
 

@@ -40,6 +40,12 @@ public interface IMonitorHost
 {
     /// <summary>The monitor's whole status, sent whenever it changes (throttled).</summary>
     Task ReportStatusAsync(WorkspaceStatus status);
+
+    /// <summary>
+    /// Something that happened (a batch sent, a state changed, an error), sent as it happens, in order,
+    /// unlike the throttled status. The daemon adds the workspace's name and hands it to its watchers.
+    /// </summary>
+    Task ReportEventAsync(SyncEvent syncEvent);
 }
 
 /// <summary>A monitor's live status: the workspace's state and each remote's.</summary>

@@ -39,4 +39,11 @@ public interface IWsyncDaemon
     Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken);
 
     Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Streams the events of the chosen workspaces to <paramref name="events"/> until the caller cancels
+    /// or disconnects; never returns otherwise. A caller that falls behind loses events, and is told how
+    /// many by one <see cref="SyncEventKind.EventsDropped"/>.
+    /// </summary>
+    Task WatchAsync(WatchRequest request, IProgress<SyncEvent> events, CancellationToken cancellationToken);
 }

@@ -179,6 +179,9 @@ public sealed record DaemonInfo
     public int WorkspaceCount { get; init; }
 
     public int MonitorCount { get; init; }
+
+    /// <summary>Watch-WsyncWorkspace calls being served now (each has its own bounded event queue).</summary>
+    public int WatcherCount { get; init; }
 }
 
 public sealed record AddWorkspaceRequest

@@ -22,9 +22,10 @@ public static class RpcChannel
     {
         var formatter = new SystemTextJsonFormatter { JsonSerializerOptions = CreateOptions() };
 
-        // Progress reports cross the monitor channel; registering the type spares the formatter from
+        // Progress reports cross the monitor channel and events the daemon's socket; registering the type spares the formatter from
         // building its converter at run time, which the natively compiled monitor cannot do.
         formatter.RegisterGenericType<SyncProgress>();
+        formatter.RegisterGenericType<SyncEvent>();
         var handler = new HeaderDelimitedMessageHandler(sending, receiving, formatter);
         return new WsyncJsonRpc(handler);
     }

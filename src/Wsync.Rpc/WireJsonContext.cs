@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using StreamJsonRpc;
 using StreamJsonRpc.Protocol;
 
 namespace Wsync.Rpc;
@@ -9,7 +10,9 @@ namespace Wsync.Rpc;
 /// the parameters and results of <see cref="IWsyncDaemon"/>, <see cref="IMonitor"/> and
 /// <see cref="IMonitorHost"/>, and the <c>error.data</c> of failures. The natively compiled daemon and
 /// monitor have nothing else to serialize with, so a type added to a contract must be added here.
-/// The options match <see cref="RpcChannel"/>'s: web defaults, enums by name.
+/// The options match <see cref="RpcChannel"/>'s: web defaults, enums by name. <see cref="RequestId"/> is
+/// the parameter of <c>$/cancelRequest</c>: without it a native process cannot read a cancellation, and a
+/// cancelled call (a watch ended by Ctrl+C) would run on.
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
 [JsonSerializable(typeof(DaemonInfo))]
@@ -27,8 +30,12 @@ namespace Wsync.Rpc;
 [JsonSerializable(typeof(FlushResult))]
 [JsonSerializable(typeof(RemoteDefinition))]
 [JsonSerializable(typeof(ProbeFailure))]
+[JsonSerializable(typeof(SyncEvent))]
+[JsonSerializable(typeof(IProgress<SyncEvent>))]
+[JsonSerializable(typeof(WatchRequest))]
 [JsonSerializable(typeof(WsyncErrorData))]
 [JsonSerializable(typeof(CommonErrorData))]
+[JsonSerializable(typeof(RequestId))]
 [JsonSerializable(typeof(Guid))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(string))]

@@ -34,11 +34,25 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// </summary>
     private const long MaxOperandBytes = 64 * 1024;
 
+    /// <summary>
+    /// State changes not reported as <see cref="SyncEventKind.RemoteStateChanged"/>: every batch goes
+    /// InSync → Syncing → InSync, and its <see cref="SyncEventKind.BatchSent"/> says so once, with numbers.
+    /// </summary>
+    private static readonly HashSet<(RemoteState From, RemoteState To)> RoutineTransitions =
+    [
+        (RemoteState.InSync, RemoteState.Syncing),
+        (RemoteState.Syncing, RemoteState.InSync),
+    ];
+
     private readonly string root;
     private readonly Destination destination;
     private readonly Endpoint endpoint;
     private readonly Func<string?> filterFile;
     private readonly Action changed;
+
+    /// <summary>Hands an event (batch sent, state changed, error) to the monitor, which sends it to the daemon. Never waits.</summary>
+    private readonly Action<SyncEvent> report;
+
     private readonly SendActivity activity;
     private readonly ILogger log;
 
@@ -83,8 +97,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
     private volatile string? haltReason;
     private Task? loop;
 
-    public RemoteLoop(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, Action changed, SendActivity activity, ILogger log)
+    public RemoteLoop(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, Action changed, Action<SyncEvent> report, SendActivity activity, ILogger log)
     {
+        this.report = report;
         this.activity = activity;
         Definition = definition;
         this.root = root;
@@ -272,6 +287,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 var batch = Pending.Take();
                 SetState(initialSyncDone ? RemoteState.Syncing : RemoteState.InitialSync, lastError);
                 RsyncResult result;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 using (batch.FullReconcile ? default(SendActivity.Scope?) : activity.Begin())
                 {
                     result = await SendAsync(batch, token).ConfigureAwait(false);
@@ -280,7 +296,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 if (result.Outcome == RsyncOutcome.Success)
                 {
                     failures = 0;
-                    Completed(batch, result);
+                    Completed(batch, result, clock.Elapsed);
                     continue;
                 }
 
@@ -639,17 +655,21 @@ internal sealed class RemoteLoop : IAsyncDisposable
         }
     }
 
-    private void Completed(Batch batch, RsyncResult result)
+    private void Completed(Batch batch, RsyncResult result, TimeSpan duration)
     {
         List<TaskCompletionSource<bool>> done = [];
+        RemoteState previous, next;
+        string? previousError;
         lock (gate)
         {
+            previous = state;
+            previousError = lastError;
             completedGeneration = Math.Max(completedGeneration, batch.Generation);
             lastSyncTime = DateTimeOffset.UtcNow;
             bytesSent += result.BytesSent;
             filesSent += result.FilesTransferred;
             initialSyncDone = initialSyncDone || batch.FullReconcile;
-            state = Pending.IsEmpty ? RemoteState.InSync : RemoteState.Syncing;
+            state = next = Pending.IsEmpty ? RemoteState.InSync : RemoteState.Syncing;
             lastError = null;
             for (var i = waiters.Count - 1; i >= 0; i--)
             {
@@ -666,6 +686,15 @@ internal sealed class RemoteLoop : IAsyncDisposable
             waiter.TrySetResult(true);
         }
 
+        report(NewEvent(SyncEventKind.BatchSent) with
+        {
+            Files = result.FilesTransferred,
+            Bytes = result.BytesSent,
+            Paths = batch.FullReconcile ? 0 : batch.Entries.Count,
+            Duration = duration,
+            Message = batch.FullReconcile ? "Full reconcile." : null,
+        });
+        Announce(previous, next, previousError, null);
         changed();
     }
 
@@ -693,18 +722,47 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     private void SetState(RemoteState next, string? error)
     {
-        bool different;
+        RemoteState previous;
+        string? previousError;
         lock (gate)
         {
-            different = state != next || lastError != error;
+            previous = state;
+            previousError = lastError;
             state = next;
             lastError = error;
         }
 
-        if (different)
+        if (previous != next || previousError != error)
         {
             log.Debug("{Remote} is {State}", Definition.Name, next);
+            Announce(previous, next, previousError, error);
             changed();
         }
     }
+
+    /// <summary>
+    /// Reports a state change (unless routine) and a new error: an error repeated by every retry is
+    /// reported once, and again only after it changed or the remote recovered.
+    /// </summary>
+    private void Announce(RemoteState previous, RemoteState next, string? previousError, string? error)
+    {
+        if (error is not null && error != previousError)
+        {
+            report(NewEvent(SyncEventKind.Error) with { NewState = next.ToString(), Message = error });
+        }
+
+        if (previous != next && !RoutineTransitions.Contains((previous, next)))
+        {
+            report(NewEvent(SyncEventKind.RemoteStateChanged) with { OldState = previous.ToString(), NewState = next.ToString(), Message = error });
+        }
+    }
+
+    /// <summary>An event about this remote; the monitor adds the workspace.</summary>
+    private SyncEvent NewEvent(SyncEventKind kind) => new()
+    {
+        Time = DateTimeOffset.UtcNow,
+        Kind = kind,
+        Remote = Definition.Name,
+        RemoteId = Definition.Id,
+    };
 }

@@ -13,7 +13,7 @@ BeforeAll {
     # The local remote is a small file system of its own, so that it can be made read-only under wsync (as root;
     # otherwise a directory without write permission does, since then mode bits count).
     $disk = New-Item -ItemType Directory (Join-Path $root 'disk')
-    $isRoot = [Wsync.TestSupport.SshServer]::EffectiveUserId -eq 0
+    $isRoot = [Wsync.TestSupport.LoginAccount]::IsRoot
     if ($isRoot) {
         & mount -t tmpfs -o size=4m wsync-test-watch $disk.FullName
     }
@@ -22,13 +22,13 @@ BeforeAll {
     Connect-WsyncRemote watched $sshd.Destination($far) -Name far -Port $sshd.Port -IdentityFile $sshd.IdentityFile -SshOption $sshd.SshOptions | Out-Null
 
     function Start-Watch([string] $Script) {
-        <# Runs $Script in a runspace of its own; its output collection fills as objects are written. #>
+        <# Runs $Script in a runspace of its own; its output collection fills as objects are written (Seen keeps what was read). #>
         $shell = [powershell]::Create()
         $shell.AddScript("Import-Module '$modulePath'; $Script") | Out-Null
         $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
         $inputs = [System.Management.Automation.PSDataCollection[psobject]]::new()
         $inputs.Complete()
-        [pscustomobject]@{ Shell = $shell; Output = $output; Handle = $shell.BeginInvoke($inputs, $output) }
+        [pscustomobject]@{ Shell = $shell; Output = $output; Seen = [System.Collections.Generic.List[object]]::new(); Handle = $shell.BeginInvoke($inputs, $output) }
     }
 
     function Wait-Watchers([int] $Count) {
@@ -36,8 +36,12 @@ BeforeAll {
     }
 
     function Find-Event($Watch, [scriptblock] $Where, [string] $Because) {
-        Wait-Until { @($Watch.Output | Where-Object $Where).Count -gt 0 } -Because $Because
-        @($Watch.Output | Where-Object $Where)[0]
+        # ReadAll, never enumeration: enumerating an open PSDataCollection blocks until it is closed.
+        Wait-Until {
+            foreach ($item in $Watch.Output.ReadAll()) { $Watch.Seen.Add($item) }
+            @($Watch.Seen | Where-Object $Where).Count -gt 0
+        } -Because $Because
+        @($Watch.Seen | Where-Object $Where)[0]
     }
 }
 
@@ -134,7 +138,7 @@ Describe 'Watch-WsyncWorkspace' {
 
     It 'shows events as a table of time, workspace, remote, kind and detail' {
         $event = [Wsync.SyncEvent]@{ Time = [datetimeoffset]::Now; Kind = 'BatchSent'; Workspace = 'watched'; Remote = 'far'; Files = 3; Bytes = 2048; Paths = 3; Duration = [timespan]::FromMilliseconds(42) }
-        $table = $event | Format-Table | Out-String
+        $table = $event | Format-Table | Out-String -Width 200
         $table | Should -Match 'Time\s+Workspace\s+Remote\s+Kind\s+Detail'
         $table | Should -Match 'watched\s+far\s+BatchSent\s+3 paths: 3 files, 2.0 KiB in 42 ms'
         (Get-Command Watch-WsyncWorkspace).OutputType.Type | Should -Be ([Wsync.SyncEvent])

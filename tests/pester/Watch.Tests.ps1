@@ -87,8 +87,12 @@ Describe 'Watch-WsyncWorkspace' {
             $changed.Message | Should -Be $failure.Message
             Find-Event $watch { $_.Kind -eq 'BatchSent' -and $_.Remote -eq 'far' -and $_.Paths -ge 1 -and $_.Time -gt $sent.Time } 'far to go on' | Out-Null
 
-            # The monitor dies: the daemon says so, and that it started it again.
-            Stop-Process -Id (Get-WsyncWorkspace watched).MonitorProcessId -Force
+            # The monitor dies: the daemon says so, and that it started it again. Its rsync and ssh children
+            # outlive it, as after a real crash; they are stopped by pid below.
+            $monitor = (Get-WsyncWorkspace watched).MonitorProcessId
+            $orphans = @(Get-ChildProcessId $monitor)
+            $orphans += @($orphans | ForEach-Object { Get-ChildProcessId $_ })
+            Stop-Process -Id $monitor -Force
             (Find-Event $watch { $_.Kind -eq 'MonitorExited' } 'MonitorExited').Message | Should -Match 'restarting'
             Find-Event $watch { $_.Kind -eq 'MonitorRestarted' } 'MonitorRestarted' | Out-Null
 
@@ -103,6 +107,9 @@ Describe 'Watch-WsyncWorkspace' {
         }
         finally {
             $watch.Shell.Dispose()
+            foreach ($orphan in $orphans) {
+                Stop-Process -Id $orphan -Force -ErrorAction Ignore
+            }
             if ($isRoot) {
                 & mount -o remount,rw $disk.FullName
             }
@@ -115,9 +122,11 @@ Describe 'Watch-WsyncWorkspace' {
     It 'ends cleanly under Select-Object -First, and quietly at -TimeoutSec' {
         $watch = Start-Watch 'Watch-WsyncWorkspace | Select-Object -First 2'
         try {
-            Wait-Watchers 1
-            Set-Content (Join-Path $workspace 'first.txt') 'one'
-            Wait-Until { $watch.Handle.IsCompleted } -Because 'Select-Object -First 2 to end the watch'
+            # Changes until two events came: the watch may start before or after any one of them.
+            Wait-Until {
+                Set-Content (Join-Path $workspace 'first.txt') ([guid]::NewGuid())
+                $watch.Handle.IsCompleted
+            } -Because 'Select-Object -First 2 to end the watch'
             $watch.Shell.HadErrors | Should -BeFalse
             $watch.Output.Count | Should -Be 2
             Wait-Watchers 0

@@ -14,7 +14,8 @@
         'Start-WsyncDaemon', 'Stop-WsyncDaemon', 'Get-WsyncDaemon',
         'Add-WsyncWorkspace', 'Get-WsyncWorkspace', 'Remove-WsyncWorkspace',
         'Connect-WsyncRemote', 'Disconnect-WsyncRemote', 'Get-WsyncRemote',
-        'Sync-WsyncWorkspace', 'Wait-WsyncWorkspace', 'Suspend-WsyncWorkspace', 'Resume-WsyncWorkspace'
+        'Sync-WsyncWorkspace', 'Wait-WsyncWorkspace', 'Suspend-WsyncWorkspace', 'Resume-WsyncWorkspace',
+        'Get-WsyncLog'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -5,6 +5,8 @@ namespace Wsync.Commands;
 /// <summary>
 /// Attaches a remote to a workspace: a local directory or a directory on an ssh host. The destination
 /// is checked first; then the initial sync makes it an exact mirror, with progress, unless -NoWait.
+/// A destination holding entries the workspace lacks (which the mirror would delete) is connected only
+/// once the user confirms, or with -Force.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "WsyncRemote", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(Remote))]
@@ -52,6 +54,10 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
+    /// <summary>Connect without asking even when the destination holds entries the workspace lacks: they are deleted.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     #endregion
 
     #region Method overrides
@@ -79,15 +85,30 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
             SshOptions = SshOption,
             AllowUnsafeSshOption = AllowUnsafeSshOption,
             WaitForInitialSync = !NoWait,
+            Force = Force,
         };
-        Try(() =>
-        {
-            var remote = AwaitWithProgress(progress => Daemon.ConnectRemoteAsync(request, progress, Cancellation), $"Initial sync of {Workspace}");
-            WriteObject(remote);
-        }, Destination);
+        Try(() => WriteObject(Connect(request)), Destination);
     }
 
     #endregion
+
+    /// <summary>Connects; a destination the mirror would delete files from is connected only once confirmed.</summary>
+    private Remote Connect(ConnectRemoteRequest request)
+    {
+        try
+        {
+            return AwaitWithProgress(progress => Daemon.ConnectRemoteAsync(request, progress, Cancellation), $"Initial sync of {Workspace}");
+        }
+        catch (WsyncException refusal) when (refusal.ErrorId == ErrorIds.DestinationHoldsOtherFiles && !request.Force)
+        {
+            if (!ConfirmDespite(refusal, "Delete files on the destination?"))
+            {
+                throw;
+            }
+
+            return Connect(request with { Force = true });
+        }
+    }
 
     /// <summary>rsync's rule: a colon before the first slash names a host; ssh:// is a URL; anything else is local.</summary>
     private static bool IsLocal(string destination)

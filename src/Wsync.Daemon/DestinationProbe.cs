@@ -10,12 +10,13 @@ namespace Wsync.Daemon;
 /// </summary>
 internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeout)
 {
-    public async Task CheckAsync(Destination destination, RemoteDefinition remote, CancellationToken cancellationToken)
+    /// <summary>Checks the destination; returns the names of the entries at its top level (none for a new directory).</summary>
+    public async Task<IReadOnlyList<string>> CheckAsync(Destination destination, RemoteDefinition remote, CancellationToken cancellationToken)
     {
         if (destination.Kind == RemoteKind.Local)
         {
             CheckLocal(destination, remote);
-            return;
+            return [.. Directory.EnumerateFileSystemEntries(destination.Path).Select(Path.GetFileName).OfType<string>()];
         }
 
         var start = new ProcessStartInfo(monitorExecutable)
@@ -48,7 +49,16 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         var result = (await output.ConfigureAwait(false)).Trim();
         if (process.ExitCode == 0)
         {
-            return;
+            ProbeResult? listing = null;
+            try
+            {
+                listing = result.Length > 0 ? JsonSerializer.Deserialize(result, ProbeJsonContext.Default.ProbeResult) : null;
+            }
+            catch (JsonException)
+            {
+            }
+
+            return listing?.Entries ?? [];
         }
 
         ProbeFailure? failure = null;

@@ -330,8 +330,8 @@ public static class DaemonClient
         public Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken) =>
             Write(d => d.SuspendWorkspaceAsync(name, cancellationToken));
 
-        public Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken) =>
-            Write(d => d.ResumeWorkspaceAsync(name, cancellationToken));
+        public Task<Workspace> ResumeWorkspaceAsync(string name, bool force, CancellationToken cancellationToken) =>
+            Write(d => d.ResumeWorkspaceAsync(name, force, cancellationToken));
 
         /// <summary>A call that changes nothing: retried once on a fresh connection if the daemon went away.</summary>
         private async Task<T> Read<T>(Func<IWsyncDaemon, Task<T>> call, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ namespace Wsync.Monitor;
 /// <summary>
 /// wsync-monitor --probe: reads a remote definition (JSON) on stdin and checks that its ssh destination
 /// works — connection, host key, authentication, a writable directory, rsync installed — before the
-/// daemon stores it. Exit 0 when it does; otherwise prints a <see cref="ProbeFailure"/> and exits 1.
+/// daemon stores it. Exit 0 when it does, printing a <see cref="ProbeResult"/> (the directory's top-level names); otherwise prints a <see cref="ProbeFailure"/> and exits 1.
 /// </summary>
 internal static class Probe
 {
@@ -61,6 +61,20 @@ internal static class Probe
                     $"{destination.Path} on {destination.SshTarget} is not a directory you can write to. {error.Trim()}").ConfigureAwait(false);
             }
 
+            // The top-level names, NUL-separated (any byte but NUL and '/' may be in a name): the daemon refuses
+            // to mirror over entries the workspace lacks. The three globs cover every name but . and ..;
+            // one that matches nothing stays literal and fails the existence test.
+            (code, var listing, error) = await endpoint.RunAsync(
+                $"cd -- {RemoteShell.Quote(destination.Path)} && for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf '%s\\0' \"$f\"; fi; done",
+                deadline.Token).ConfigureAwait(false);
+            if (code != 0)
+            {
+                return await FailAsync(output, ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
+                    $"Could not list {destination.Path} on {destination.SshTarget}. {error.Trim()}").ConfigureAwait(false);
+            }
+
+            var entries = listing.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            await output.WriteLineAsync(JsonSerializer.Serialize(new ProbeResult { Entries = entries }, ProbeJsonContext.Default.ProbeResult)).ConfigureAwait(false);
             return 0;
         }
         catch (EndpointException exception)

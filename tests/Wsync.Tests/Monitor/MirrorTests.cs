@@ -179,7 +179,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         var refused = await Assert.ThrowsAsync<WsyncException>(() => setup.WaitAsync("web"));
         Assert.Equal(ErrorIds.WorkspaceSuspended, refused.ErrorId);
 
-        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: false, CancellationToken.None));
         await setup.WaitAsync("web");
 
         MirrorSetup.AssertMirrored(workspace, mirror);

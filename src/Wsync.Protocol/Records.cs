@@ -141,7 +141,7 @@ public sealed record Workspace
     /// <summary>Why the workspace is Failed, Halted or Suspended; null otherwise.</summary>
     public string? StateReason { get; init; }
 
-    /// <summary>Its remotes; as text (Export-Csv, string expansion) their names, comma separated.</summary>
+    /// <summary>Its remotes; as text (Export-Csv, ToString) their names, comma separated.</summary>
     public IReadOnlyList<Remote> Remotes { get => remotes; init => remotes = new TextList<Remote>(value, r => r.Name); }
 
     /// <summary>Its -Exclude patterns; as text, comma separated.</summary>

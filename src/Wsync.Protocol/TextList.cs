@@ -4,7 +4,7 @@ namespace Wsync;
 
 /// <summary>
 /// A read-only list that reads as text: its items (or what <c>text</c> picks from each) joined by ", ".
-/// The records' list properties use it so that Export-Csv and string expansion show
+/// The records' list properties use it so that Export-Csv (and anything else that calls ToString) shows
 /// <c>disk, ssh-a</c> rather than <c>System.Collections.Generic.List`1[Wsync.Remote]</c>; JSON (the wire,
 /// ConvertTo-Json) still sees a plain array.
 /// </summary>

@@ -60,6 +60,7 @@ Describe 'Output types and views' {
     It 'shows workspaces, remotes and the daemon in readable lists' {
         New-TestWorkspace 'shown' | Out-Null
         Connect-WsyncRemote shown (New-TestMirror 'shown') -Name disk | Out-Null
+        Wait-Until { (Get-WsyncRemote shown).State -eq 'InSync' -and (Get-WsyncRemote shown).LastSyncTime } -Because 'the remote to report its initial sync'
 
         $workspace = Get-WsyncWorkspace shown | Format-List | Out-String -Width 200
         $workspace | Should -Match 'State\s+: Watching'

@@ -15,7 +15,7 @@
         'Add-WsyncWorkspace', 'Get-WsyncWorkspace', 'Remove-WsyncWorkspace',
         'Connect-WsyncRemote', 'Disconnect-WsyncRemote', 'Get-WsyncRemote',
         'Sync-WsyncWorkspace', 'Wait-WsyncWorkspace', 'Suspend-WsyncWorkspace', 'Resume-WsyncWorkspace',
-        'Watch-WsyncWorkspace'
+        'Watch-WsyncWorkspace', 'Get-WsyncLog'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

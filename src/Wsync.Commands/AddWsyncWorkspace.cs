@@ -16,8 +16,8 @@ public sealed class AddWsyncWorkspace : WsyncCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    /// <summary>The workspace's name; defaults to the directory's leaf name.</summary>
-    [Parameter]
+    /// <summary>The workspace's name; defaults to the directory's leaf name. Binds from a Name property (Import-Csv rows).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 

@@ -6,6 +6,8 @@ namespace Wsync.Commands;
 /// <summary>
 /// Attaches a remote to a workspace: a local directory or a directory on an ssh host. The destination
 /// is checked first; then the initial sync makes it an exact mirror, with progress, unless -NoWait.
+/// A destination holding entries the workspace lacks (which the mirror would delete) is connected only
+/// once the user confirms, or with -Force.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "WsyncRemote", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(Remote))]
@@ -53,6 +55,10 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
     [Parameter]
     public SwitchParameter NoWait { get; set; }
 
+    /// <summary>Connect without asking even when the destination holds entries the workspace lacks: they are deleted.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     #endregion
 
     #region Method overrides
@@ -80,14 +86,14 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
             SshOptions = SshOption,
             AllowUnsafeSshOption = AllowUnsafeSshOption,
             WaitForInitialSync = !NoWait,
+            Force = Force,
         };
         Try(() =>
         {
-            var daemon = Daemon;
             WriteVerbose($"Checking that {destination} can be mirrored to ({(IsLocal(Destination) ? "a writable directory" : "host key, login, a writable directory, rsync")}), then storing it as a remote of '{Workspace}'" +
                 (NoWait ? "." : " and waiting for its initial sync (Ctrl+C stops the wait; the remote stays connected and its sync goes on)."));
             var started = Stopwatch.GetTimestamp();
-            var remote = AwaitWithProgress(progress => daemon.ConnectRemoteAsync(request, progress, Cancellation), $"Initial sync of {Workspace}");
+            var remote = Connect(request);
             WriteVerboseTimed($"Connected remote '{remote.Name}' to '{Workspace}'; it is {remote.State}", started);
             WriteVerbose(DescribeOutcome(remote));
             WriteObject(remote);
@@ -95,6 +101,24 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
     }
 
     #endregion
+
+    /// <summary>Connects; a destination the mirror would delete files from is connected only once confirmed.</summary>
+    private Remote Connect(ConnectRemoteRequest request)
+    {
+        try
+        {
+            return AwaitWithProgress(progress => Daemon.ConnectRemoteAsync(request, progress, Cancellation), $"Initial sync of {Workspace}");
+        }
+        catch (WsyncException refusal) when (refusal.ErrorId == ErrorIds.DestinationHoldsOtherFiles && !request.Force)
+        {
+            if (!ConfirmDespite(refusal, "Delete files on the destination?"))
+            {
+                throw;
+            }
+
+            return Connect(request with { Force = true });
+        }
+    }
 
     /// <summary>rsync's rule: a colon before the first slash names a host; ssh:// is a URL; anything else is local.</summary>
     private static bool IsLocal(string destination)

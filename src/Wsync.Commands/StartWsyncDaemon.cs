@@ -4,7 +4,7 @@ using Wsync.Engine;
 namespace Wsync.Commands;
 
 /// <summary>Starts the wsync daemon for this user (or this $env:WSYNC_HOME) unless it already runs.</summary>
-[Cmdlet(VerbsLifecycle.Start, "WsyncDaemon")]
+[Cmdlet(VerbsLifecycle.Start, "WsyncDaemon", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(DaemonInfo))]
 public sealed class StartWsyncDaemon : WsyncCmdlet
 {
@@ -20,6 +20,11 @@ public sealed class StartWsyncDaemon : WsyncCmdlet
 
     protected override void ProcessRecord()
     {
+        if (!ShouldProcess(WsyncConfig.ResolveHome(), "Start the wsync daemon"))
+        {
+            return;
+        }
+
         try
         {
             var notes = new List<string>();

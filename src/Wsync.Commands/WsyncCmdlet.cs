@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Threading.Channels;
 using Wsync.Engine;
 
@@ -16,6 +17,12 @@ public abstract class WsyncCmdlet : PSCmdlet
 
     /// <summary>The daemon connection of this invocation; null until first used.</summary>
     private IWsyncDaemon? daemon;
+
+    /// <summary>The user answered "Yes to All" to a destructive-operation question in this invocation.</summary>
+    private bool yesToAll;
+
+    /// <summary>The user answered "No to All" to a destructive-operation question in this invocation.</summary>
+    private bool noToAll;
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken Cancellation => stopping.Token;
@@ -127,6 +134,24 @@ public abstract class WsyncCmdlet : PSCmdlet
         else
         {
             WriteError(new ErrorRecord(exception, "WsyncUnexpectedError", ErrorCategory.NotSpecified, target));
+        }
+    }
+
+    /// <summary>
+    /// Asks whether to go ahead with what the daemon refused as destructive (<paramref name="refusal"/> says
+    /// what would be deleted). ShouldContinue, not ShouldProcess: -Confirm:$false does not answer it, only
+    /// -Force (which the caller checks first) does. False when declined or when no one can be asked
+    /// (pwsh -NonInteractive, a job): the refusal then stands as the error.
+    /// </summary>
+    protected bool ConfirmDespite(WsyncException refusal, string caption)
+    {
+        try
+        {
+            return ShouldContinue(refusal.Message + " Continue?", caption, ref yesToAll, ref noToAll);
+        }
+        catch (Exception exception) when (exception is PSInvalidOperationException or HostException or NotImplementedException)
+        {
+            return false;
         }
     }
 

@@ -49,8 +49,8 @@ internal sealed class ClientSession(DaemonService daemon, JsonRpc connection) : 
     public Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken) =>
         daemon.SuspendWorkspaceAsync(name, cancellationToken);
 
-    public Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken) =>
-        daemon.ResumeWorkspaceAsync(name, cancellationToken);
+    public Task<Workspace> ResumeWorkspaceAsync(string name, bool force, CancellationToken cancellationToken) =>
+        daemon.ResumeWorkspaceAsync(name, force, cancellationToken);
 
     public Task WatchAsync(WatchRequest request, IProgress<SyncEvent> events, CancellationToken cancellationToken) =>
         daemon.WatchAsync(request, events, () => connection.NotifyAsync(PaceNotification), cancellationToken);

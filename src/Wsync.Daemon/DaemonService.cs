@@ -24,6 +24,9 @@ internal sealed class DaemonService(
     /// <summary>How long Connect waits for the workspace's monitor to probe through; it is up within milliseconds of Add.</summary>
     private static readonly TimeSpan ProbingMonitorWait = TimeSpan.FromSeconds(2);
 
+    /// <summary>How many of the entries a refused connect would delete its message names; the rest are counted.</summary>
+    private const int NamedEntriesInRefusal = 5;
+
     private readonly DateTimeOffset startTime = DateTimeOffset.UtcNow;
 
     public Task<DaemonInfo> HandshakeAsync(int protocolVersion, string clientVersion, CancellationToken cancellationToken)
@@ -63,7 +66,7 @@ internal sealed class DaemonService(
     public async Task<Workspace> AddWorkspaceAsync(AddWorkspaceRequest request, CancellationToken cancellationToken)
     {
         var workspace = await registry.AddAsync(request, cancellationToken).ConfigureAwait(false);
-        log.Information("Added workspace {Name} at {Path}", workspace.Name, workspace.Path);
+        log.Information("Added workspace {Workspace} at {Path}", workspace.Name, workspace.Path);
         Publish(SyncEventKind.WorkspaceAdded, workspace, null, $"Added {workspace.Path}.");
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
         return View(workspace);
@@ -72,7 +75,7 @@ internal sealed class DaemonService(
     public async Task<Workspace> RemoveWorkspaceAsync(string name, CancellationToken cancellationToken)
     {
         var workspace = await registry.RemoveAsync(name, cancellationToken).ConfigureAwait(false);
-        log.Information("Removed workspace {Name}", workspace.Name);
+        log.Information("Removed workspace {Workspace}", workspace.Name);
         var view = View(workspace);
         await supervisor.StopAsync(workspace.Id).ConfigureAwait(false);
         Publish(SyncEventKind.WorkspaceRemoved, workspace, null, $"Removed {workspace.Path}; its remotes keep their data.");
@@ -102,7 +105,12 @@ internal sealed class DaemonService(
         CheckDestination(workspace, destination, request);
 
         // Reach the destination before anything is stored: a remote that cannot work is refused, not kept.
-        await probe.CheckAsync(destination, remote, await ProbingMonitorAsync(workspace, destination, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        var probingMonitor = await ProbingMonitorAsync(workspace, destination, cancellationToken).ConfigureAwait(false);
+        var entries = await probe.CheckAsync(destination, remote, probingMonitor, cancellationToken).ConfigureAwait(false);
+        if (!request.Force)
+        {
+            RefuseToDeleteOtherFiles(workspace, remote, entries);
+        }
 
         var updated = await registry.AddRemoteAsync(workspace.Id, remote, cancellationToken).ConfigureAwait(false);
         log.Information("Connected remote {Remote} ({Destination}) to {Workspace}", remote.Name, remote.Destination, workspace.Name);
@@ -171,18 +179,29 @@ internal sealed class DaemonService(
     {
         var workspace = await registry.SetSuspendedAsync(name, true, cancellationToken).ConfigureAwait(false);
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
-        log.Information("Suspended workspace {Name}", workspace.Name);
+        log.Information("Suspended workspace {Workspace}", workspace.Name);
         return View(workspace);
     }
 
-    public async Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken)
+    public async Task<Workspace> ResumeWorkspaceAsync(string name, bool force, CancellationToken cancellationToken)
     {
+        var current = registry.Find(name);
+        if (!force && current.Remotes.Count > 0 && IsEmptyDirectory(current.Path))
+        {
+            // Resume skips the safety stop's emptiness check once ("I meant it"), so this is the last
+            // point at which an emptied root can be caught before every remote is emptied too.
+            throw new WsyncException(ErrorIds.ResumeWouldEmptyRemotes, WsyncErrorCategory.InvalidOperation, current.Name,
+                $"The root of '{current.Name}' ({current.Path}) is empty: resuming would make every remote " +
+                $"({string.Join(", ", current.Remotes.Select(r => r.Name))}) empty too. Restore the files first, " +
+                "or resume with -Force if the workspace is meant to be empty.");
+        }
+
         var workspace = await registry.SetSuspendedAsync(name, false, cancellationToken).ConfigureAwait(false);
         supervisor.Find(workspace.Id)?.ResetFailures();
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
         var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
         await RpcErrors.Call(monitor.ResumeAsync(cancellationToken), "monitor").ConfigureAwait(false);
-        log.Information("Resumed workspace {Name}", workspace.Name);
+        log.Information("Resumed workspace {Workspace}", workspace.Name);
         return View(workspace);
     }
 
@@ -297,6 +316,65 @@ internal sealed class DaemonService(
                 throw new WsyncException(ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument, request.Destination,
                     $"'{request.Destination}' contains the workspace '{other.Name}' ({other.Path}); mirroring there would delete it.");
             }
+        }
+    }
+
+    /// <summary>
+    /// Refuses a destination whose top level holds entries the workspace root lacks: the initial sync
+    /// (an exact mirror) would delete them, and such a destination is usually a mistyped path (a home
+    /// directory, another project) rather than an old mirror. Deeper differences are what mirroring is for.
+    /// Names are compared as they are, excluded ones too (rsync leaves excluded names alone on the remote,
+    /// so this errs towards asking).
+    /// </summary>
+    private static void RefuseToDeleteOtherFiles(WorkspaceDefinition workspace, RemoteDefinition remote, IReadOnlyList<string> destinationEntries)
+    {
+        if (destinationEntries.Count == 0)
+        {
+            return;
+        }
+
+        HashSet<string> local;
+        try
+        {
+            local = [.. Directory.EnumerateFileSystemEntries(workspace.Path).Select(Path.GetFileName).OfType<string>()];
+        }
+        catch (IOException)
+        {
+            local = [];
+        }
+        catch (UnauthorizedAccessException)
+        {
+            local = [];
+        }
+
+        var others = destinationEntries.Where(entry => !local.Contains(entry)).Order(StringComparer.Ordinal).ToList();
+        if (others.Count == 0)
+        {
+            return;
+        }
+
+        var named = string.Join(", ", others.Take(NamedEntriesInRefusal).Select(entry => $"'{entry}'"));
+        var more = others.Count > NamedEntriesInRefusal ? $" and {others.Count - NamedEntriesInRefusal} more" : "";
+        throw new WsyncException(ErrorIds.DestinationHoldsOtherFiles, WsyncErrorCategory.ResourceExists, remote.Destination,
+            $"'{remote.Destination}' holds {others.Count} {(others.Count == 1 ? "entry" : "entries")} that '{workspace.Name}' does not " +
+            $"have ({named}{more}); mirroring would delete {(others.Count == 1 ? "it" : "them")}. Connect to an empty or new " +
+            "directory, or use -Force to make it an exact mirror anyway.");
+    }
+
+    /// <summary>True for an existing directory with no entry at all (a missing root halts on its own; it is not emptied).</summary>
+    private static bool IsEmptyDirectory(string path)
+    {
+        try
+        {
+            return Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

@@ -7,22 +7,23 @@ namespace Wsync.Daemon;
 /// Checks that a destination can work before it is stored: a local directory must exist and be
 /// writable; an ssh destination must accept a connection with the remote's options and have a
 /// usable rsync. ssh is the monitor's business: the workspace's running monitor probes, and keeps the
-/// connection for the remote's loop (attaching then connects once, not twice); without one, the probe
+/// connection for the remote's loop (attaching then logs in once, not twice); without one, the probe
 /// runs <c>wsync-monitor --probe</c>.
 /// </summary>
 internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeout)
 {
-    public async Task CheckAsync(Destination destination, RemoteDefinition remote, IMonitor? monitor, CancellationToken cancellationToken)
+    /// <summary>Checks the destination; returns the names of the entries at its top level (none for a new directory).</summary>
+    public async Task<IReadOnlyList<string>> CheckAsync(Destination destination, RemoteDefinition remote, IMonitor? monitor, CancellationToken cancellationToken)
     {
         if (destination.Kind == RemoteKind.Local)
         {
             CheckLocal(destination, remote);
-            return;
+            return [.. Directory.EnumerateFileSystemEntries(destination.Path).Select(Path.GetFileName).OfType<string>()];
         }
 
-        if (monitor is not null && await ProbeThroughAsync(monitor, remote, cancellationToken).ConfigureAwait(false))
+        if (monitor is not null && await ProbeThroughAsync(monitor, remote, cancellationToken).ConfigureAwait(false) is { } entries)
         {
-            return;
+            return entries;
         }
 
         var start = new ProcessStartInfo(monitorExecutable)
@@ -54,7 +55,16 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         var result = (await output.ConfigureAwait(false)).Trim();
         if (process.ExitCode == 0)
         {
-            return;
+            ProbeResult? listing = null;
+            try
+            {
+                listing = result.Length > 0 ? JsonSerializer.Deserialize(result, ProbeJsonContext.Default.ProbeResult) : null;
+            }
+            catch (JsonException)
+            {
+            }
+
+            return listing?.Entries ?? [];
         }
 
         ProbeFailure? failure = null;
@@ -75,15 +85,15 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
             $"Could not check '{remote.Destination}': {(await errors.ConfigureAwait(false)).Trim()}");
     }
 
-    /// <summary>The running monitor probes (and keeps the connection); false when it went away before answering.</summary>
-    private async Task<bool> ProbeThroughAsync(IMonitor monitor, RemoteDefinition remote, CancellationToken cancellationToken)
+    /// <summary>The running monitor probes (and keeps the connection); null when it went away before answering.</summary>
+    private async Task<IReadOnlyList<string>?> ProbeThroughAsync(IMonitor monitor, RemoteDefinition remote, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
-        ProbeFailure? failure;
+        ProbeResult result;
         try
         {
-            failure = await monitor.ProbeAsync(remote, deadline.Token).ConfigureAwait(false);
+            result = await monitor.ProbeAsync(remote, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -91,10 +101,12 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         }
         catch (Exception exception) when (exception is StreamJsonRpc.ConnectionLostException or ObjectDisposedException)
         {
-            return false;
+            return null;
         }
 
-        return failure is null ? true : throw new WsyncException(failure.ErrorId, failure.Category, remote.Destination, failure.Message);
+        return result.Failure is { } failure
+            ? throw new WsyncException(failure.ErrorId, failure.Category, remote.Destination, failure.Message)
+            : result.Entries;
     }
 
     private WsyncException Unreachable(RemoteDefinition remote) =>

@@ -350,8 +350,8 @@ public static class DaemonClient
         public Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken) =>
             Write(d => d.SuspendWorkspaceAsync(name, cancellationToken));
 
-        public Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken) =>
-            Write(d => d.ResumeWorkspaceAsync(name, cancellationToken));
+        public Task<Workspace> ResumeWorkspaceAsync(string name, bool force, CancellationToken cancellationToken) =>
+            Write(d => d.ResumeWorkspaceAsync(name, force, cancellationToken));
 
         /// <summary>Not retried: a watch that lost its daemon ends, since the events in between are gone.</summary>
         public Task WatchAsync(WatchRequest request, IProgress<SyncEvent> events, CancellationToken cancellationToken) =>

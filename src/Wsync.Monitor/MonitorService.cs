@@ -154,19 +154,20 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
     }
 
-    public async Task<ProbeFailure?> ProbeAsync(RemoteDefinition remote, CancellationToken cancellationToken)
+    public async Task<ProbeResult> ProbeAsync(RemoteDefinition remote, CancellationToken cancellationToken)
     {
         var destination = Destination.Parse(remote.Destination, remote.Port);
         if (destination.Kind == RemoteKind.Local)
         {
-            return null;
+            return new ProbeResult();
         }
 
         var endpoint = new SshEndpoint(destination, remote with { SshOptions = remote.SshOptions ?? [] }, ControlPath(remote), log);
-        if (await Probe.CheckAsync(endpoint, destination, cancellationToken).ConfigureAwait(false) is { } failure)
+        var result = await Probe.CheckAsync(endpoint, destination, cancellationToken).ConfigureAwait(false);
+        if (result.Failure is not null)
         {
             await endpoint.DisposeAsync().ConfigureAwait(false);
-            return failure;
+            return result;
         }
 
         SshEndpoint? replaced;
@@ -182,7 +183,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
 
         _ = CloseUnclaimedAsync(remote.Id, endpoint);
-        return null;
+        return result;
     }
 
     public async Task<WorkspaceStatus> SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken)

@@ -43,19 +43,22 @@ internal static class Probe
         var runtime = WsyncConfig.RuntimeDirectory();
         WsyncConfig.EnsurePrivateDirectory(runtime);
         await using var endpoint = new SshEndpoint(destination, remote, Path.Combine(runtime, "probe-" + Guid.NewGuid().ToString("n")[..8]), Logger.None);
-        if (await CheckAsync(endpoint, destination, CancellationToken.None).ConfigureAwait(false) is { } failure)
+        var result = await CheckAsync(endpoint, destination, CancellationToken.None).ConfigureAwait(false);
+        if (result.Failure is { } failure)
         {
             return await FailAsync(output, failure.ErrorId, failure.Category, failure.Message).ConfigureAwait(false);
         }
 
+        await output.WriteLineAsync(JsonSerializer.Serialize(result, ProbeJsonContext.Default.ProbeResult)).ConfigureAwait(false);
         return 0;
     }
 
     /// <summary>
-    /// Connects <paramref name="endpoint"/> and checks the destination through it; null when it works. The
-    /// connection stays open either way: the caller keeps it for the remote's loop or disposes of it.
+    /// Connects <paramref name="endpoint"/> and checks the destination through it: a failure, or the names at
+    /// its top level. The connection stays open either way: the caller keeps it for the remote's loop or
+    /// disposes of it.
     /// </summary>
-    public static async Task<ProbeFailure?> CheckAsync(SshEndpoint endpoint, Destination destination, CancellationToken cancellationToken)
+    public static async Task<ProbeResult> CheckAsync(SshEndpoint endpoint, Destination destination, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(Timeout);
@@ -70,10 +73,22 @@ internal static class Probe
             }
 
             (code, _, var error) = await endpoint.RunAsync($"test -d {RemoteShell.Quote(destination.Path)} && test -w {RemoteShell.Quote(destination.Path)}", deadline.Token).ConfigureAwait(false);
-            return code == 0
-                ? null
-                : Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
+            if (code != 0)
+            {
+                return Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
                     $"{destination.Path} on {destination.SshTarget} is not a directory you can write to. {error.Trim()}");
+            }
+
+            // The top-level names, NUL-separated (any byte but NUL and '/' may be in a name): the daemon refuses
+            // to mirror over entries the workspace lacks. The three globs cover every name but . and ..;
+            // one that matches nothing stays literal and fails the existence test.
+            (code, var listing, error) = await endpoint.RunAsync(
+                $"cd -- {RemoteShell.Quote(destination.Path)} && for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf '%s\\0' \"$f\"; fi; done",
+                deadline.Token).ConfigureAwait(false);
+            return code == 0
+                ? new ProbeResult { Entries = listing.Split('\0', StringSplitOptions.RemoveEmptyEntries) }
+                : Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
+                    $"Could not list {destination.Path} on {destination.SshTarget}. {error.Trim()}");
         }
         catch (EndpointException exception)
         {
@@ -86,8 +101,8 @@ internal static class Probe
         }
     }
 
-    private static ProbeFailure Failure(string errorId, WsyncErrorCategory category, string message) =>
-        new() { ErrorId = errorId, Category = category, Message = message };
+    private static ProbeResult Failure(string errorId, WsyncErrorCategory category, string message) =>
+        new() { Failure = new ProbeFailure { ErrorId = errorId, Category = category, Message = message } };
 
     private static async Task<int> FailAsync(TextWriter output, string errorId, WsyncErrorCategory category, string message)
     {

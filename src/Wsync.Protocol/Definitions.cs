@@ -56,10 +56,21 @@ public sealed record ProbeFailure
     public required string Message { get; init; }
 }
 
+/// <summary>What <c>wsync-monitor --probe</c> prints (as JSON) when a destination works, and what <see cref="IMonitor.ProbeAsync"/> returns.</summary>
+public sealed record ProbeResult
+{
+    /// <summary>The names of the entries at the top of the destination directory.</summary>
+    public IReadOnlyList<string> Entries { get; init; } = [];
+
+    /// <summary>Why the destination cannot work; null when it can.</summary>
+    public ProbeFailure? Failure { get; init; }
+}
+
 /// <summary>
-/// The probe's JSON (a <see cref="RemoteDefinition"/> in, a <see cref="ProbeFailure"/> out), with the
+/// The probe's JSON (a <see cref="RemoteDefinition"/> in, a <see cref="ProbeResult"/> or <see cref="ProbeFailure"/> out), with the
 /// serializer's default options, generated at build time for the natively compiled daemon and monitor.
 /// </summary>
 [JsonSerializable(typeof(RemoteDefinition))]
 [JsonSerializable(typeof(ProbeFailure))]
+[JsonSerializable(typeof(ProbeResult))]
 public sealed partial class ProbeJsonContext : JsonSerializerContext;

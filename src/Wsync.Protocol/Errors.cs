@@ -66,10 +66,19 @@ public static class ErrorIds
     public const string HostKeyUnknown = "HostKeyUnknown";
     public const string HostKeyChanged = "HostKeyChanged";
 
+    /// <summary>The destination holds entries the workspace root does not; mirroring would delete them (-Force).</summary>
+    public const string DestinationHoldsOtherFiles = "DestinationHoldsOtherFiles";
+
     public const string MonitorUnavailable = "MonitorUnavailable";
     public const string SyncFailed = "SyncFailed";
     public const string WaitTimeout = "WaitTimeout";
     public const string WorkspaceSuspended = "WorkspaceSuspended";
+
+    /// <summary>The workspace root is empty: resuming would empty every remote (-Force).</summary>
+    public const string ResumeWouldEmptyRemotes = "ResumeWouldEmptyRemotes";
+
+    /// <summary>A log file could not be read (Get-WsyncLog).</summary>
+    public const string LogReadFailed = "LogReadFailed";
 }
 
 /// <summary>The <c>error.data</c> of every wsync failure that crosses a JSON-RPC channel.</summary>

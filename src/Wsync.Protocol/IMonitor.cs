@@ -11,10 +11,10 @@ public interface IMonitor
 
     /// <summary>
     /// Checks an ssh destination before the daemon stores <paramref name="remote"/> (as <c>wsync-monitor --probe</c>
-    /// does); null when it works. The connection it opened is kept for the remote's loop if the remote is
-    /// configured soon after, so attaching connects once.
+    /// does): a failure, or the names at the destination's top level. The connection it opened is kept for the
+    /// remote's loop if the remote is configured soon after, so attaching connects once.
     /// </summary>
-    Task<ProbeFailure?> ProbeAsync(RemoteDefinition remote, CancellationToken cancellationToken);
+    Task<ProbeResult> ProbeAsync(RemoteDefinition remote, CancellationToken cancellationToken);
 
     /// <summary>A full reconcile of every remote now; returns the status when it is done.</summary>
     Task<WorkspaceStatus> SyncAsync(IProgress<SyncProgress>? progress, CancellationToken cancellationToken);

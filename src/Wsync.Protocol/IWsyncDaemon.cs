@@ -22,6 +22,11 @@ public interface IWsyncDaemon
 
     Task<IReadOnlyList<Workspace>> GetWorkspacesAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Checks the destination, stores the remote and (if asked) waits for its initial sync. A destination
+    /// holding entries the workspace root lacks is refused (<see cref="ErrorIds.DestinationHoldsOtherFiles"/>)
+    /// unless <see cref="ConnectRemoteRequest.Force"/>.
+    /// </summary>
     Task<Remote> ConnectRemoteAsync(ConnectRemoteRequest request, IProgress<SyncProgress>? progress, CancellationToken cancellationToken);
 
     /// <summary>Stops mirroring to a remote. Its data stays as it is.</summary>
@@ -38,7 +43,11 @@ public interface IWsyncDaemon
 
     Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken);
 
-    Task<Workspace> ResumeWorkspaceAsync(string name, CancellationToken cancellationToken);
+    /// <summary>
+    /// Resumes a suspended, failed or halted workspace. Refused with <see cref="ErrorIds.ResumeWouldEmptyRemotes"/>
+    /// when its root is empty and it has remotes (resuming would empty them), unless <paramref name="force"/>.
+    /// </summary>
+    Task<Workspace> ResumeWorkspaceAsync(string name, bool force, CancellationToken cancellationToken);
 
     /// <summary>
     /// Streams the events of the chosen workspaces to <paramref name="events"/> until the caller cancels

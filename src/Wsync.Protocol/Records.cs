@@ -104,7 +104,7 @@ public sealed record Remote
 
     public string? IdentityFile { get; init; }
 
-    public IReadOnlyList<string> SshOptions { get; init; } = [];
+    public IReadOnlyList<string> SshOptions { get => sshOptions; init => sshOptions = new TextList<string>(value); }
 
     public RemoteState State { get; init; } = RemoteState.Stopped;
 
@@ -122,6 +122,9 @@ public sealed record Remote
     public SyncProgress? Progress { get; init; }
 
     public DateTimeOffset Created { get; init; }
+
+    /// <summary>Backs <see cref="SshOptions"/>: always a <see cref="TextList{T}"/>, so Export-Csv writes the options.</summary>
+    private readonly TextList<string> sshOptions = TextList<string>.None;
 }
 
 /// <summary>A workspace as the user sees it: its definition, its remotes and its live status.</summary>
@@ -138,9 +141,11 @@ public sealed record Workspace
     /// <summary>Why the workspace is Failed, Halted or Suspended; null otherwise.</summary>
     public string? StateReason { get; init; }
 
-    public IReadOnlyList<Remote> Remotes { get; init; } = [];
+    /// <summary>Its remotes; as text (Export-Csv, ToString) their names, comma separated.</summary>
+    public IReadOnlyList<Remote> Remotes { get => remotes; init => remotes = new TextList<Remote>(value, r => r.Name); }
 
-    public IReadOnlyList<string> Exclude { get; init; } = [];
+    /// <summary>Its -Exclude patterns; as text, comma separated.</summary>
+    public IReadOnlyList<string> Exclude { get => exclude; init => exclude = new TextList<string>(value); }
 
     public bool UseGitIgnore { get; init; }
 
@@ -155,6 +160,12 @@ public sealed record Workspace
     public int WatchedDirectories { get; init; }
 
     public DateTimeOffset Created { get; init; }
+
+    /// <summary>Backs <see cref="Remotes"/>: always a <see cref="TextList{T}"/>.</summary>
+    private readonly TextList<Remote> remotes = TextList<Remote>.None;
+
+    /// <summary>Backs <see cref="Exclude"/>: always a <see cref="TextList{T}"/>.</summary>
+    private readonly TextList<string> exclude = TextList<string>.None;
 }
 
 /// <summary>What Get-WsyncDaemon shows.</summary>
@@ -218,4 +229,10 @@ public sealed record ConnectRemoteRequest
 
     /// <summary>Return only after the initial sync has made the remote a mirror.</summary>
     public bool WaitForInitialSync { get; init; }
+
+    /// <summary>
+    /// Connect even when the destination already holds entries the workspace root does not: the initial
+    /// sync deletes them. Without it such a destination is refused with <see cref="ErrorIds.DestinationHoldsOtherFiles"/>.
+    /// </summary>
+    public bool Force { get; init; }
 }

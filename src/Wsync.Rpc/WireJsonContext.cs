@@ -30,6 +30,7 @@ namespace Wsync.Rpc;
 [JsonSerializable(typeof(FlushResult))]
 [JsonSerializable(typeof(RemoteDefinition))]
 [JsonSerializable(typeof(ProbeFailure))]
+[JsonSerializable(typeof(ProbeResult))]
 [JsonSerializable(typeof(SyncEvent))]
 [JsonSerializable(typeof(IProgress<SyncEvent>))]
 [JsonSerializable(typeof(WatchRequest))]

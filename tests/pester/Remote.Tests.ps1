@@ -10,6 +10,8 @@ AfterAll {
 Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
     BeforeEach {
         $workspacePath = New-Item -ItemType Directory -Force (Join-Path $root 'web')
+        # Fresh each time: a test leaves files in it, and a mirror over foreign files would ask first.
+        Remove-Item -Recurse -Force (Join-Path $root 'mirror') -ErrorAction Ignore
         $mirror = New-Item -ItemType Directory -Force (Join-Path $root 'mirror')
         $backup = New-Item -ItemType Directory -Force (Join-Path $root 'backup')
     }

@@ -84,10 +84,12 @@ internal sealed class MirrorSetup : IAsyncDisposable
     public Task<Workspace> AddWorkspaceAsync(string path, string[]? exclude = null, bool gitIgnore = false) =>
         Client.Call(Api.AddWorkspaceAsync(new AddWorkspaceRequest { Path = path, Exclude = exclude ?? [], UseGitIgnore = gitIgnore }, CancellationToken.None));
 
-    public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null) =>
-        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true }, null, CancellationToken.None));
+    /// <summary>Connect-WsyncRemote to a local directory; <paramref name="force"/> accepts one holding entries the workspace lacks.</summary>
+    public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false) =>
+        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force }, null, CancellationToken.None));
 
-    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null)
+    /// <summary>Connect-WsyncRemote over ssh; <paramref name="force"/> accepts a directory holding entries the workspace lacks.</summary>
+    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false)
     {
         if (Directory.Exists(path))
         {
@@ -107,6 +109,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
             IdentityFile = server.IdentityFile,
             SshOptions = server.SshOptions,
             WaitForInitialSync = true,
+            Force = force,
         }, null, CancellationToken.None));
     }
 

@@ -25,7 +25,13 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         File.WriteAllText(Path.Combine(stale, "old"), "removed by the initial sync");
         await setup.AddWorkspaceAsync(workspace);
 
-        var overSsh = await setup.ConnectSshAsync("web", ssh.Server, setup.Temp.Combine("over-ssh"), "ssh");
+        // The stale directory would be deleted: refused (the ssh probe lists the top level) until forced.
+        var refused = await Assert.ThrowsAsync<WsyncException>(() => setup.ConnectSshAsync("web", ssh.Server, setup.Temp.Combine("over-ssh"), "ssh"));
+        Assert.Equal(ErrorIds.DestinationHoldsOtherFiles, refused.ErrorId);
+        Assert.Contains("'stale-dir'", refused.Message);
+        Assert.True(File.Exists(Path.Combine(stale, "old")));
+        Assert.Empty((await setup.Client.Call(setup.Api.GetRemotesAsync("web", CancellationToken.None))));
+        var overSsh = await setup.ConnectSshAsync("web", ssh.Server, setup.Temp.Combine("over-ssh"), "ssh", force: true);
         var local = await setup.ConnectLocalAsync("web", setup.Temp.CreateDirectory("local"));
 
         Assert.Equal(RemoteState.InSync, overSsh.State);
@@ -96,7 +102,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         var mirror = setup.Temp.CreateDirectory("mirror");
         File.WriteAllText(Path.Combine(mirror, "remote-only.log"), "the remote's own log, excluded: never deleted");
         await setup.AddWorkspaceAsync(workspace, ["node_modules/"], gitIgnore: true);
-        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror, force: true); // the remote's own excluded log counts as foreign
 
         File.WriteAllText(Path.Combine(workspace, "debug.log"), "excluded");
         File.WriteAllText(Path.Combine(workspace, "src/gen/out.js"), "excluded");
@@ -179,7 +185,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         var refused = await Assert.ThrowsAsync<WsyncException>(() => setup.WaitAsync("web"));
         Assert.Equal(ErrorIds.WorkspaceSuspended, refused.ErrorId);
 
-        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: false, CancellationToken.None));
         await setup.WaitAsync("web");
 
         MirrorSetup.AssertMirrored(workspace, mirror);

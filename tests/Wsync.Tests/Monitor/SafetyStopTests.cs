@@ -32,7 +32,7 @@ public sealed class SafetyStopTests(SshFixture ssh) : IClassFixture<SshFixture>
         Directory.CreateDirectory(workspace);
         Populate(workspace, "v2");
         File.WriteAllText(Path.Combine(workspace, "restored-only"), "new after the restore");
-        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: false, CancellationToken.None));
         var resumed = await setup.WaitAsync("web");
 
         Assert.Equal(WorkspaceState.Watching, resumed.State);
@@ -80,7 +80,7 @@ public sealed class SafetyStopTests(SshFixture ssh) : IClassFixture<SshFixture>
         }
 
         File.Delete(Path.Combine(workspace, "d1", "f1"));
-        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: false, CancellationToken.None));
         var resumed = await setup.WaitAsync("web");
 
         Assert.Equal(WorkspaceState.Watching, resumed.State);
@@ -117,8 +117,17 @@ public sealed class SafetyStopTests(SshFixture ssh) : IClassFixture<SshFixture>
         AssertUnchanged(before, overSsh);
         AssertUnchanged(before, local);
 
-        // Resume means "I meant it": the empty root is mirrored, once.
-        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        // Resuming an empty root would empty every remote: refused unless forced, and nothing changes.
+        var refused = await Assert.ThrowsAsync<WsyncException>(() => setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: false, CancellationToken.None)));
+        Assert.Equal(ErrorIds.ResumeWouldEmptyRemotes, refused.ErrorId);
+        Assert.Equal(WsyncErrorCategory.InvalidOperation, refused.Category);
+        Assert.Equal("web", refused.Target);
+        Assert.Equal(WorkspaceState.Halted, (await setup.HaltedAsync("web")).State);
+        AssertUnchanged(before, overSsh);
+        AssertUnchanged(before, local);
+
+        // Forced, Resume means "I meant it": the empty root is mirrored, once.
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: true, CancellationToken.None));
         var resumed = await setup.WaitAsync("web");
 
         Assert.Equal(WorkspaceState.Watching, resumed.State);

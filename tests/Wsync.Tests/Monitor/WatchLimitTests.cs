@@ -44,7 +44,7 @@ public sealed class WatchLimitTests
             File.WriteAllText(WatchLimit, original);
         }
 
-        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", CancellationToken.None));
+        await setup.Client.Call(setup.Api.ResumeWorkspaceAsync("web", force: false, CancellationToken.None));
         await setup.ConnectLocalAsync("web", mirror);
         File.WriteAllText(Path.Combine(workspace, "d29", "after"), "x");
         var resumed = await setup.WaitAsync("web");

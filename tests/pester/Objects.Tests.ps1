@@ -43,6 +43,15 @@ Describe 'Output types and views' {
         $emitted['Disconnect-WsyncRemote'] = Disconnect-WsyncRemote types disk -PassThru
         $emitted['Remove-WsyncWorkspace'] = Remove-WsyncWorkspace types -PassThru
         $emitted['Get-WsyncLog'] = Get-WsyncLog -Tail 1
+        # A watch sees the workspace added while it runs; it ends after the first event (or its timeout).
+        $watch = [powershell]::Create().AddScript("Import-Module '$env:WSYNC_MODULE_PATH'; Watch-WsyncWorkspace -TimeoutSec 30 | Select-Object -First 1")
+        $handle = $watch.BeginInvoke()
+        $deadline = [datetime]::UtcNow.AddSeconds(20)
+        while ((Get-WsyncDaemon).WatcherCount -lt 1 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        New-TestWorkspace 'types-watched' | Out-Null
+        $emitted['Watch-WsyncWorkspace'] = $watch.EndInvoke($handle)
+        $watch.Dispose()
+        Remove-WsyncWorkspace 'types-watched' -Confirm:$false
 
         $exported = (Get-Module wsync).ExportedCmdlets.Keys | Where-Object { $_ -ne 'Stop-WsyncDaemon' }
         $emitted.Keys | Sort-Object | Should -Be ($exported | Sort-Object) -Because 'every cmdlet that writes objects is checked'

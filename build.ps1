@@ -310,9 +310,16 @@ function Invoke-Test {
         }
     }
     finally {
+        # A child whose parent was just stopped (an rsync finishing its last write) may still be exiting: give
+        # strays a few seconds to go by themselves; what is still there then was really left behind.
+        $strayDeadline = [datetime]::UtcNow.AddSeconds(5)
+        while (@(Get-MarkedProcesses $marker).Count -gt 0 -and [datetime]::UtcNow -lt $strayDeadline) {
+            Start-Sleep -Milliseconds 100
+        }
+
         $leaked = @(Get-MarkedProcesses $marker)
         if ($leaked.Count -gt 0) {
-            $names = $leaked | ForEach-Object { "$_ ($((Get-Content "/proc/$_/comm" -ErrorAction Ignore)))" }
+            $names = $leaked | ForEach-Object { "$_ ($(((Get-Content "/proc/$_/cmdline" -Raw -ErrorAction Ignore) -replace "`0", ' ').Trim()))" }
             Write-Warning "The tests left $($leaked.Count) processes running: $($names -join ', '). Killing them; counted as one failure."
             $leaked | ForEach-Object { Stop-Process -Id $_ -Force -ErrorAction Ignore }
             $totals.Failed += 1

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Threading.Channels;
 
 namespace Wsync.Commands;
 
@@ -85,12 +84,19 @@ public sealed class WatchWsyncWorkspace : WsyncCmdlet
             watching.CancelAfter(TimeSpan.FromSeconds(TimeoutSec));
         }
 
-        var queue = new EventQueue();
+        // Filled on the connection's threads, emptied on the pipeline thread.
+        var queue = new SyncEventQueue(QueueCapacity, lost => new SyncEvent
+        {
+            Time = DateTimeOffset.UtcNow,
+            Kind = SyncEventKind.EventsDropped,
+            Dropped = lost,
+            Message = $"{lost} events were dropped: the pipeline fell {QueueCapacity} behind.",
+        });
         try
         {
             var call = Daemon.WatchAsync(request, queue, watching.Token);
             _ = call.ContinueWith(_ => queue.Complete(), TaskScheduler.Default);
-            while (Await(queue.WaitAsync(watching.Token)))
+            while (Await(queue.WaitAsync(watching.Token).AsTask()))
             {
                 foreach (var syncEvent in queue.TakeAll())
                 {
@@ -111,48 +117,6 @@ public sealed class WatchWsyncWorkspace : WsyncCmdlet
         finally
         {
             watching.Cancel();
-        }
-    }
-
-    /// <summary>Receives the events on the connection's threads; bounded, dropping and counting the newest when full.</summary>
-    private sealed class EventQueue : IProgress<SyncEvent>
-    {
-        private readonly Channel<SyncEvent> events;
-
-        /// <summary>Events dropped since the pipeline last took the count; changed with Interlocked only.</summary>
-        private long dropped;
-
-        public EventQueue() => events = Channel.CreateBounded<SyncEvent>(
-            new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
-            _ => Interlocked.Increment(ref dropped));
-
-        public void Report(SyncEvent value) => events.Writer.TryWrite(value);
-
-        public void Complete() => events.Writer.TryComplete();
-
-        /// <summary>True once there is something to take; false when the call ended and everything was taken.</summary>
-        public Task<bool> WaitAsync(CancellationToken cancellationToken) => events.Reader.WaitToReadAsync(cancellationToken).AsTask();
-
-        public List<SyncEvent> TakeAll()
-        {
-            var taken = new List<SyncEvent>();
-            while (events.Reader.TryRead(out var next))
-            {
-                taken.Add(next);
-            }
-
-            if (Interlocked.Exchange(ref dropped, 0) is var lost and > 0)
-            {
-                taken.Add(new SyncEvent
-                {
-                    Time = DateTimeOffset.UtcNow,
-                    Kind = SyncEventKind.EventsDropped,
-                    Dropped = lost,
-                    Message = $"{lost} events were dropped: the pipeline fell {QueueCapacity} behind.",
-                });
-            }
-
-            return taken;
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-
 namespace Wsync.Daemon;
 
 /// <summary>
@@ -67,21 +65,19 @@ internal sealed class EventHub
         /// <summary>The workspace names watched, case-insensitive; null for all.</summary>
         private readonly HashSet<string>? workspaces;
 
-        private readonly Channel<SyncEvent> queue;
-
-        private readonly int capacity;
-
-        /// <summary>Events dropped since the reader last took the count; changed with Interlocked only.</summary>
-        private long dropped;
+        private readonly SyncEventQueue queue;
 
         public Subscription(EventHub hub, HashSet<string>? workspaces, int capacity)
         {
             this.hub = hub;
             this.workspaces = workspaces;
-            this.capacity = capacity;
-            queue = Channel.CreateBounded<SyncEvent>(
-                new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
-                _ => Interlocked.Increment(ref dropped));
+            queue = new SyncEventQueue(capacity, lost => new SyncEvent
+            {
+                Time = DateTimeOffset.UtcNow,
+                Kind = SyncEventKind.EventsDropped,
+                Dropped = lost,
+                Message = $"{lost} events were dropped because this watcher fell {capacity} events behind.",
+            });
         }
 
         /// <summary>
@@ -90,33 +86,14 @@ internal sealed class EventHub
         /// </summary>
         public async Task<List<SyncEvent>> TakeAsync(CancellationToken cancellationToken)
         {
-            var taken = new List<SyncEvent>();
-            while (taken.Count == 0)
+            while (true)
             {
-                if (Interlocked.Read(ref dropped) == 0)
+                await queue.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (queue.TakeAll() is { Count: > 0 } taken)
                 {
-                    await queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                while (queue.Reader.TryRead(out var next))
-                {
-                    taken.Add(next);
-                }
-
-                var lost = Interlocked.Exchange(ref dropped, 0);
-                if (lost > 0)
-                {
-                    taken.Add(new SyncEvent
-                    {
-                        Time = DateTimeOffset.UtcNow,
-                        Kind = SyncEventKind.EventsDropped,
-                        Dropped = lost,
-                        Message = $"{lost} events were dropped because this watcher fell {capacity} events behind.",
-                    });
+                    return taken;
                 }
             }
-
-            return taken;
         }
 
         public void Dispose() => hub.Remove(this);
@@ -125,7 +102,7 @@ internal sealed class EventHub
         {
             if (workspaces is null || (syncEvent.Workspace is { } name && workspaces.Contains(name)))
             {
-                queue.Writer.TryWrite(syncEvent);
+                queue.Report(syncEvent);
             }
         }
     }

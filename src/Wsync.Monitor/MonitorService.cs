@@ -43,10 +43,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     private readonly Channel<bool> reportWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     /// <summary>Events for the daemon, sent in order by <see cref="EventLoopAsync"/>; bounded, dropping the newest when full.</summary>
-    private readonly Channel<SyncEvent> events;
-
-    /// <summary>Events dropped since the last report of it; changed with Interlocked only.</summary>
-    private long droppedEvents;
+    private readonly SyncEventQueue events;
 
     /// <summary>Which remotes are sending: a remote arms its next rsync only once none is.</summary>
     private readonly SendActivity sendActivity = new();
@@ -71,9 +68,15 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     {
         this.host = host;
         this.log = log;
-        events = Channel.CreateBounded<SyncEvent>(
-            new BoundedChannelOptions(EventQueueCapacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
-            _ => Interlocked.Increment(ref droppedEvents));
+        events = new SyncEventQueue(EventQueueCapacity, lost => new SyncEvent
+        {
+            Time = DateTimeOffset.UtcNow,
+            Kind = SyncEventKind.EventsDropped,
+            WorkspaceId = workspace?.Id ?? Guid.Empty,
+            Workspace = workspace?.Name,
+            Dropped = lost,
+            Message = $"The monitor dropped {lost} events: the daemon fell {EventQueueCapacity} behind.",
+        });
         _ = Task.Run(ReportLoopAsync);
         _ = Task.Run(EventLoopAsync);
     }
@@ -490,7 +493,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     /// <summary>Queues an event for the daemon, with this workspace's id and name. Never waits.</summary>
     private void Report(SyncEvent syncEvent) =>
-        events.Writer.TryWrite(syncEvent with { WorkspaceId = workspace?.Id ?? Guid.Empty, Workspace = workspace?.Name });
+        events.Report(syncEvent with { WorkspaceId = workspace?.Id ?? Guid.Empty, Workspace = workspace?.Name });
 
     private WorkspaceStatus Snapshot()
     {
@@ -511,24 +514,11 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     /// <summary>Sends the events in order, one call each; after a backlog that overflowed, says how many were dropped.</summary>
     private async Task EventLoopAsync()
     {
-        while (await events.Reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await events.WaitAsync(CancellationToken.None).ConfigureAwait(false))
         {
-            while (events.Reader.TryRead(out var next))
+            foreach (var next in events.TakeAll())
             {
                 await SendEventAsync(next).ConfigureAwait(false);
-            }
-
-            if (Interlocked.Exchange(ref droppedEvents, 0) is var lost and > 0)
-            {
-                await SendEventAsync(new SyncEvent
-                {
-                    Time = DateTimeOffset.UtcNow,
-                    Kind = SyncEventKind.EventsDropped,
-                    WorkspaceId = workspace?.Id ?? Guid.Empty,
-                    Workspace = workspace?.Name,
-                    Dropped = lost,
-                    Message = $"The monitor dropped {lost} events: the daemon fell {EventQueueCapacity} behind.",
-                }).ConfigureAwait(false);
             }
         }
     }

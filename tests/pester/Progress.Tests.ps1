@@ -40,6 +40,17 @@ BeforeAll {
         }
     }
 
+    function Stop-Waiting($Run) {
+        <# Ctrl+C (StopProcessing): the cmdlet stops within 2 s, and the daemon and monitor are unharmed. #>
+        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+        $Run.PowerShell.Stop()
+
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 2
+        $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+        $Run.PowerShell.Dispose()
+        Assert-Healthy $daemonId $monitorId
+    }
+
     function Assert-Healthy([int] $DaemonId, [int] $MonitorId) {
         <# The same daemon answers at once, its state lock is free, and the workspace's monitor is the same one. #>
         $clock = [System.Diagnostics.Stopwatch]::StartNew()
@@ -141,13 +152,7 @@ Describe 'Ctrl+C' {
         $run = Start-InPipeline Sync-WsyncWorkspace @{ Name = 'project' }
         Wait-Sending $run 'slow'
 
-        $clock = [System.Diagnostics.Stopwatch]::StartNew()
-        $run.PowerShell.Stop()
-
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 2
-        $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-        $run.PowerShell.Dispose()
-        Assert-Healthy $daemonId $monitorId
+        Stop-Waiting $run
         Set-Content (Join-Path $workspace 'after-stop.txt') 'a change made after Ctrl+C'
         Wait-WsyncWorkspace project -TimeoutSec 60
         Get-Content (Join-Path $mirror 'after-stop.txt') | Should -Be 'a change made after Ctrl+C'
@@ -161,13 +166,7 @@ Describe 'Ctrl+C' {
         $run = Start-InPipeline Connect-WsyncRemote (@{ Workspace = 'project'; Destination = $sshd.Destination($second); Name = 'second' } + $sshParameters)
         Wait-Sending $run 'second'
 
-        $clock = [System.Diagnostics.Stopwatch]::StartNew()
-        $run.PowerShell.Stop()
-
-        $clock.Elapsed.TotalSeconds | Should -BeLessThan 2
-        $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-        $run.PowerShell.Dispose()
-        Assert-Healthy $daemonId $monitorId
+        Stop-Waiting $run
         (Get-WsyncRemote project second).State | Should -BeIn 'InitialSync', 'Syncing', 'InSync'
         Wait-WsyncWorkspace project -TimeoutSec 60
         Assert-Mirrored $workspace $second

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace Wsync.Bench;
 
@@ -14,7 +13,7 @@ internal sealed class LandingProbe : IDisposable
 {
     private static readonly TimeSpan Recheck = TimeSpan.FromMilliseconds(20);
 
-    private readonly int fd;
+    private readonly Inotify inotify = new();
     private readonly Thread reader;
     private readonly ConcurrentDictionary<int, string> directories = new();
     private readonly ConcurrentDictionary<string, Expectation> waiting = new();
@@ -22,12 +21,6 @@ internal sealed class LandingProbe : IDisposable
 
     public LandingProbe()
     {
-        fd = Native.InotifyInit(Native.InNonBlock | Native.InCloseOnExec);
-        if (fd < 0)
-        {
-            throw new InvalidOperationException($"inotify_init1 failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
         reader = new Thread(Run) { IsBackground = true, Name = "landing probe" };
         reader.Start();
     }
@@ -35,13 +28,7 @@ internal sealed class LandingProbe : IDisposable
     /// <summary>Watches a remote directory whose files will be expected.</summary>
     public void Watch(string directory)
     {
-        var wd = Native.InotifyAddWatch(fd, directory, Native.InMovedTo | Native.InCloseWrite | Native.InCreate);
-        if (wd < 0)
-        {
-            throw new InvalidOperationException($"inotify_add_watch {directory} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        directories[wd] = directory;
+        directories[inotify.Watch(directory, Native.InMovedTo | Native.InCloseWrite | Native.InCreate)] = directory;
     }
 
     /// <summary>Completes with the Stopwatch timestamp at which <paramref name="path"/> first held <paramref name="content"/>.</summary>
@@ -70,7 +57,7 @@ internal sealed class LandingProbe : IDisposable
     {
         disposed = true;
         reader.Join();
-        Native.Close(fd);
+        inotify.Dispose();
     }
 
     private void Check(string path, Expectation expectation, long timestamp)
@@ -91,27 +78,15 @@ internal sealed class LandingProbe : IDisposable
         }
     }
 
-    private unsafe void Run()
+    private void Run()
     {
-        var buffer = new byte[64 * 1024];
         var lastRecheck = Stopwatch.GetTimestamp();
         while (!disposed)
         {
-            var poll = new Native.PollFd { Fd = fd, Events = 1 };
-            Native.Poll(&poll, 1, (int)Recheck.TotalMilliseconds);
+            inotify.Wait((int)Recheck.TotalMilliseconds);
             var now = Stopwatch.GetTimestamp();
-            nint read;
-            fixed (byte* start = buffer)
+            foreach (var (wd, _, name) in inotify.Read())
             {
-                read = Native.Read(fd, start, buffer.Length);
-            }
-
-            for (var offset = 0; offset < read;)
-            {
-                var wd = BitConverter.ToInt32(buffer, offset);
-                var nameLength = BitConverter.ToInt32(buffer, offset + 12);
-                var name = System.Text.Encoding.UTF8.GetString(buffer, offset + 16, nameLength).TrimEnd('\0');
-                offset += 16 + nameLength;
                 if (directories.TryGetValue(wd, out var directory) && waiting.TryGetValue(Path.Combine(directory, name), out var expectation))
                 {
                     Check(Path.Combine(directory, name), expectation, now);

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text;
 using Wsync.TestSupport;
 
 namespace Wsync.Bench;
@@ -21,7 +19,7 @@ internal sealed class TreeLanding : IDisposable
     private const uint Mask = Native.InCreate | Native.InMovedTo;
 
     private readonly string remote;
-    private readonly int fd;
+    private readonly Inotify inotify = new(256 * 1024);
 
     /// <summary>Watch descriptor → the remote directory it watches.</summary>
     private readonly Dictionary<int, string> directories = [];
@@ -29,11 +27,6 @@ internal sealed class TreeLanding : IDisposable
     private TreeLanding(string remote)
     {
         this.remote = remote;
-        fd = Native.InotifyInit(Native.InNonBlock | Native.InCloseOnExec);
-        if (fd < 0)
-        {
-            throw new InvalidOperationException($"inotify_init1 failed: errno {Marshal.GetLastPInvokeError()}");
-        }
 
         // The remote root may not exist yet: its parent announces it.
         Watch(Path.GetDirectoryName(remote)!);
@@ -54,7 +47,6 @@ internal sealed class TreeLanding : IDisposable
         var missing = new HashSet<string>(expected.Keys, StringComparer.Ordinal);
         Admit(remote, expected, missing);
         var landed = Stopwatch.GetTimestamp();
-        var buffer = new byte[256 * 1024];
         while (missing.Count > 0)
         {
             if (clock.Elapsed > timeout)
@@ -62,7 +54,7 @@ internal sealed class TreeLanding : IDisposable
                 throw new TimeoutException($"{remote} did not match {local} within {timeout.TotalSeconds:0} s: {missing.Count:N0} files missing, e.g. {missing.First()}");
             }
 
-            if (!Read(buffer, expected, missing, out landed))
+            if (!Read(expected, missing, out landed))
             {
                 foreach (var path in missing.ToList())
                 {
@@ -78,7 +70,7 @@ internal sealed class TreeLanding : IDisposable
             : TreeSignature.WaitMirrored(local, remote, timeout - clock.Elapsed, ignore);
     }
 
-    public void Dispose() => Native.Close(fd);
+    public void Dispose() => inotify.Dispose();
 
     /// <summary>Regular files below <paramref name="root"/> by relative path, with their sizes.</summary>
     private static Dictionary<string, long> Sizes(string root)
@@ -111,16 +103,7 @@ internal sealed class TreeLanding : IDisposable
         }
     }
 
-    private void Watch(string directory)
-    {
-        var wd = Native.InotifyAddWatch(fd, directory, Mask);
-        if (wd < 0)
-        {
-            throw new InvalidOperationException($"inotify_add_watch {directory} failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
-        directories[wd] = directory;
-    }
+    private void Watch(string directory) => directories[inotify.Watch(directory, Mask)] = directory;
 
     private void Check(string relative, Dictionary<string, long> expected, HashSet<string> missing)
     {
@@ -131,29 +114,17 @@ internal sealed class TreeLanding : IDisposable
     }
 
     /// <summary>Handles the events of one read; false when none came within <see cref="QuietRecheckMilliseconds"/>.</summary>
-    private unsafe bool Read(byte[] buffer, Dictionary<string, long> expected, HashSet<string> missing, out long read)
+    private bool Read(Dictionary<string, long> expected, HashSet<string> missing, out long read)
     {
-        var poll = new Native.PollFd { Fd = fd, Events = 1 };
         read = 0;
-        if (Native.Poll(&poll, 1, QuietRecheckMilliseconds) <= 0)
+        if (!inotify.Wait(QuietRecheckMilliseconds))
         {
             return false;
         }
 
         read = Stopwatch.GetTimestamp();
-        nint length;
-        fixed (byte* start = buffer)
+        foreach (var (wd, mask, name) in inotify.Read())
         {
-            length = Native.Read(fd, start, buffer.Length);
-        }
-
-        for (var offset = 0; offset < length;)
-        {
-            var wd = BitConverter.ToInt32(buffer, offset);
-            var mask = BitConverter.ToUInt32(buffer, offset + 4);
-            var nameLength = BitConverter.ToInt32(buffer, offset + 12);
-            var name = Encoding.UTF8.GetString(buffer, offset + 16, nameLength).TrimEnd('\0');
-            offset += 16 + nameLength;
             if ((mask & Native.InQueueOverflow) != 0)
             {
                 Admit(remote, expected, missing); // events were lost: look at everything again

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using Wsync.Monitor.Sync;
+using Wsync.TestSupport;
+
+namespace Wsync.Tests.Monitor;
+
+/// <summary>rsync's stdout as the monitor reads it: the statistics and the progress of a real run.</summary>
+public sealed class RsyncOutputTests : IDisposable
+{
+    private const int Files = 3000;
+
+    private readonly TempDirectory temp = new("ro");
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public async Task A_full_run_with_progress_reports_its_statistics_and_ends_at_every_file()
+    {
+        var source = FillSource();
+        var target = temp.Combine("target");
+        var lines = new List<string>();
+        var arguments = new List<string>(Rsync.CommonArguments()) { "--info=progress2", "--", source + "/", target };
+
+        var result = await Rsync.RunAsync(arguments, null, lines.Add, CancellationToken.None);
+
+        Assert.Equal(RsyncOutcome.Success, result.Outcome);
+        Assert.Equal(Files, result.FilesTransferred);
+        Assert.True(result.BytesSent > Files * 100L, $"{result.BytesSent} bytes sent");
+        var last = Rsync.ParseProgress(Assert.IsType<string>(lines.LastOrDefault()), "r");
+        Assert.NotNull(last);
+        Assert.Equal(100, last.Percent);
+        Assert.Equal(last.FilesTotal, last.FilesDone);
+        Assert.True(last.FilesTotal >= Files, $"{last.FilesTotal} files counted");
+    }
+
+    [Fact]
+    public void Lines_split_anywhere_between_reads_parse_the_same()
+    {
+        var source = FillSource();
+        var output = RunRsync(source, temp.Combine("target"));
+        var whole = new OutputParser();
+        whole.Feed(output);
+        var expectedProgress = whole.TakeProgress();
+        Assert.Equal(Files, whole.FilesTransferred);
+        Assert.NotNull(expectedProgress);
+
+        foreach (var chunk in new[] { 1, 7, 80, 4096 })
+        {
+            var split = new OutputParser();
+            string? progress = null;
+            for (var offset = 0; offset < output.Length; offset += chunk)
+            {
+                split.Feed(output.AsSpan(offset, Math.Min(chunk, output.Length - offset)));
+                progress = split.TakeProgress() ?? progress;
+            }
+
+            Assert.Equal((whole.BytesSent, whole.FilesTransferred), (split.BytesSent, split.FilesTransferred));
+            Assert.Equal(expectedProgress, progress);
+        }
+    }
+
+    private string FillSource()
+    {
+        var source = temp.CreateDirectory("source");
+        for (var i = 0; i < Files; i++)
+        {
+            var directory = Directory.CreateDirectory(Path.Combine(source, $"d{i / 100}")).FullName;
+            File.WriteAllText(Path.Combine(directory, $"f{i}"), new string('x', 100 + i % 50));
+        }
+
+        return source;
+    }
+
+    /// <summary>The raw stdout of the monitor's full-reconcile rsync, as bytes.</summary>
+    private static byte[] RunRsync(string source, string target)
+    {
+        var start = new ProcessStartInfo("rsync") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in Rsync.CommonArguments().Concat(["--info=progress2", "--", source + "/", target]))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        using var output = new MemoryStream();
+        process.StandardOutput.BaseStream.CopyTo(output);
+        process.WaitForExit();
+        Assert.Equal(0, process.ExitCode);
+        return output.ToArray();
+    }
+}

@@ -106,12 +106,14 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
         }
 
         Directory.CreateDirectory(Path.Combine(scratch, "gone"));
-        return Task.FromResult<(string, Func<Task<bool>>)?>((scratch + "/", () =>
+        return Task.FromResult<(string, Func<Task<bool>>)?>((scratch + "/", CheckAndRemove));
+
+        Task<bool> CheckAndRemove()
         {
             var gone = !Directory.Exists(Path.Combine(scratch, "gone"));
             Directory.Delete(scratch, recursive: true);
             return Task.FromResult(gone);
-        }));
+        }
     }
 
     public override Task<bool> HasEntriesAsync(CancellationToken cancellationToken)

@@ -190,12 +190,14 @@ internal sealed class SshEndpoint : Endpoint
 
         var operand = (destination.User is null ? "" : destination.User + "@") +
             (destination.Host!.Contains(':') ? $"[{destination.Host}]" : destination.Host) + ":" + scratch + "/";
-        return (operand, async () =>
+        return (operand, CheckAndRemoveAsync);
+
+        async Task<bool> CheckAndRemoveAsync()
         {
             var (gone, _, _) = await RunAsync($"test ! -e {RemoteShell.Quote(scratch + "/gone")}", CancellationToken.None).ConfigureAwait(false);
             await RunAsync($"rm -rf -- {RemoteShell.Quote(scratch)}", CancellationToken.None).ConfigureAwait(false);
             return gone == 0;
-        });
+        }
     }
 
     public override async Task<bool> HasEntriesAsync(CancellationToken cancellationToken)

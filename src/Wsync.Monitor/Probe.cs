@@ -13,6 +13,13 @@ internal static class Probe
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(25);
 
+    /// <summary>Exit codes of the probe's remote script, one per failed check (clear of sh's own 1, 2, 126, 127 and ssh's 255).</summary>
+    private const int NoRsync = 90;
+
+    private const int NotWritable = 91;
+
+    private const int NotListable = 92;
+
     public static async Task<int> RunAsync(TextReader input, TextWriter output)
     {
         var remote = JsonSerializer.Deserialize(await input.ReadToEndAsync().ConfigureAwait(false), ProbeJsonContext.Default.RemoteDefinition);
@@ -65,30 +72,29 @@ internal static class Probe
         try
         {
             await endpoint.ConnectAsync(deadline.Token).ConfigureAwait(false);
-            var (code, _, _) = await endpoint.RunAsync("command -v rsync >/dev/null", deadline.Token).ConfigureAwait(false);
-            if (code != 0)
-            {
-                return Failure(ErrorIds.DestinationInvalid, WsyncErrorCategory.NotInstalled,
-                    $"rsync is not installed on {destination.SshTarget}; install it there (e.g. apt-get install rsync).");
-            }
 
-            (code, _, var error) = await endpoint.RunAsync($"test -d {RemoteShell.Quote(destination.Path)} && test -w {RemoteShell.Quote(destination.Path)}", deadline.Token).ConfigureAwait(false);
-            if (code != 0)
-            {
-                return Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
-                    $"{destination.Path} on {destination.SshTarget} is not a directory you can write to. {error.Trim()}");
-            }
-
-            // The top-level names, NUL-separated (any byte but NUL and '/' may be in a name): the daemon refuses
-            // to mirror over entries the workspace lacks. The three globs cover every name but . and ..;
-            // one that matches nothing stays literal and fails the existence test.
-            (code, var listing, error) = await endpoint.RunAsync(
-                $"cd -- {RemoteShell.Quote(destination.Path)} && for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf '%s\\0' \"$f\"; fi; done",
+            // One session for the three checks (each session over the master costs a shell start on the
+            // remote): rsync present, the path a writable directory, then its top-level names, NUL-separated
+            // (any byte but NUL and '/' may be in a name), so the daemon can refuse to mirror over entries
+            // the workspace lacks. The three globs cover every name but . and ..; one that matches nothing
+            // stays literal and fails the existence test.
+            var path = RemoteShell.Quote(destination.Path);
+            var (code, listing, error) = await endpoint.RunAsync(
+                $"command -v rsync >/dev/null || exit {NoRsync}; " +
+                $"test -d {path} && test -w {path} || exit {NotWritable}; " +
+                $"cd -- {path} || exit {NotListable}; " +
+                "for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf '%s\\0' \"$f\"; fi; done",
                 deadline.Token).ConfigureAwait(false);
-            return code == 0
-                ? new ProbeResult { Entries = listing.Split('\0', StringSplitOptions.RemoveEmptyEntries) }
-                : Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
-                    $"Could not list {destination.Path} on {destination.SshTarget}. {error.Trim()}");
+            return code switch
+            {
+                0 => new ProbeResult { Entries = listing.Split('\0', StringSplitOptions.RemoveEmptyEntries) },
+                NoRsync => Failure(ErrorIds.DestinationInvalid, WsyncErrorCategory.NotInstalled,
+                    $"rsync is not installed on {destination.SshTarget}; install it there (e.g. apt-get install rsync)."),
+                NotWritable => Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
+                    $"{destination.Path} on {destination.SshTarget} is not a directory you can write to. {error.Trim()}"),
+                _ => Failure(ErrorIds.DestinationNotWritable, WsyncErrorCategory.PermissionDenied,
+                    $"Could not list {destination.Path} on {destination.SshTarget}. {error.Trim()}"),
+            };
         }
         catch (EndpointException exception)
         {

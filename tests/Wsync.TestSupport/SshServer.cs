@@ -57,8 +57,9 @@ public sealed class SshServer : IDisposable
     /// Generates keys and config under <paramref name="directory"/> and starts sshd. Sessions log in as
     /// <paramref name="user"/> (default: <see cref="TestAccount"/> as root, else the current user). Another
     /// account reads the authorized keys itself, so the directory is made world-readable (private keys stay 0600).
+    /// <paramref name="config"/> lines are added to sshd_config (a session's environment, say).
     /// </summary>
-    public static SshServer Start(string directory, string? user = null)
+    public static SshServer Start(string directory, string? user = null, IEnumerable<string>? config = null)
     {
         System.IO.Directory.CreateDirectory(directory);
         if (user is null && LoginAccount.IsRoot)
@@ -70,7 +71,7 @@ public sealed class SshServer : IDisposable
         var server = new SshServer(directory, user ?? Environment.UserName);
         try
         {
-            server.Prepare();
+            server.Prepare(config ?? []);
             server.Launch();
         }
         catch
@@ -124,7 +125,7 @@ public sealed class SshServer : IDisposable
 
     public void Dispose() => Stop();
 
-    private void Prepare()
+    private void Prepare(IEnumerable<string> config)
     {
         var sshd = File.Exists("/usr/sbin/sshd") ? "/usr/sbin/sshd" : throw new InvalidOperationException("sshd is not installed (apt-get install openssh-server)");
         _ = sshd;
@@ -157,7 +158,8 @@ public sealed class SshServer : IDisposable
             MaxSessions 128
             MaxStartups 200:30:400
             LogLevel INFO
-            """);
+
+            """ + string.Join('\n', config));
 
         if (NativeIds.EffectiveUserId == 0)
         {

@@ -118,8 +118,9 @@ internal static class Rsync
     /// So progress is read by blocking reads on a thread of its own, <see cref="ProgressInterval"/> apart
     /// while lines stream, each taking what piled up in the pipe (made large enough to hold it); only the
     /// newest progress line of each read becomes a string and reaches <paramref name="progressLine"/>.
+    /// The pause ends early when <paramref name="exited"/> completes, so the end is read at once.
     /// </summary>
-    internal static Task<(long Bytes, long Files)> ReadOutputAsync(Stream output, Action<string>? progressLine)
+    internal static Task<(long Bytes, long Files)> ReadOutputAsync(Stream output, Action<string>? progressLine, Task exited)
     {
         if (progressLine is null)
         {
@@ -127,7 +128,7 @@ internal static class Rsync
         }
 
         Pipes.TryEnlarge(output, PipeBytes);
-        return Task.Factory.StartNew(() => ReadWithProgress(output, progressLine), CancellationToken.None,
+        return Task.Factory.StartNew(() => ReadWithProgress(output, progressLine, exited), CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
@@ -144,7 +145,7 @@ internal static class Rsync
         return (parser.BytesSent, parser.FilesTransferred);
     }
 
-    private static (long Bytes, long Files) ReadWithProgress(Stream output, Action<string> progressLine)
+    private static (long Bytes, long Files) ReadWithProgress(Stream output, Action<string> progressLine, Task exited)
     {
         var parser = new OutputParser();
         var buffer = new byte[PipeBytes];
@@ -159,7 +160,7 @@ internal static class Rsync
 
             if (read >= StreamingBytes)
             {
-                Thread.Sleep(ProgressInterval);
+                ((IAsyncResult)exited).AsyncWaitHandle.WaitOne(ProgressInterval); // never throws, unlike Task.Wait
             }
         }
 
@@ -317,7 +318,7 @@ internal sealed class RsyncProcess : IDisposable
         Arguments = arguments;
         this.process = process;
         errors = Rsync.ReadBoundedAsync(process.StandardError, 4096);
-        output = Rsync.ReadOutputAsync(process.StandardOutput.BaseStream, progressLine);
+        output = Rsync.ReadOutputAsync(process.StandardOutput.BaseStream, progressLine, process.WaitForExitAsync());
     }
 
     public IReadOnlyList<string> Arguments { get; }

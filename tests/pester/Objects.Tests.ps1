@@ -46,8 +46,7 @@ Describe 'Output types and views' {
         # A watch sees the workspace added while it runs; it ends after the first event (or its timeout).
         $watch = [powershell]::Create().AddScript("Import-Module '$env:WSYNC_MODULE_PATH'; Watch-WsyncWorkspace -TimeoutSec 30 | Select-Object -First 1")
         $handle = $watch.BeginInvoke()
-        $deadline = [datetime]::UtcNow.AddSeconds(20)
-        while ((Get-WsyncDaemon).WatcherCount -lt 1 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+        Wait-Until { (Get-WsyncDaemon).WatcherCount -ge 1 } -Because 'the daemon to serve the watch'
         New-TestWorkspace 'types-watched' | Out-Null
         $emitted['Watch-WsyncWorkspace'] = $watch.EndInvoke($handle)
         $watch.Dispose()

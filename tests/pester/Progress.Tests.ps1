@@ -40,7 +40,7 @@ BeforeAll {
         }
     }
 
-    function Stop-Waiting($Run) {
+    function Stop-Waiting($Run, [int] $DaemonId, [int] $MonitorId) {
         <# Ctrl+C (StopProcessing): the cmdlet stops within 2 s, and the daemon and monitor are unharmed. #>
         $clock = [System.Diagnostics.Stopwatch]::StartNew()
         $Run.PowerShell.Stop()
@@ -48,7 +48,7 @@ BeforeAll {
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 2
         $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
         $Run.PowerShell.Dispose()
-        Assert-Healthy $daemonId $monitorId
+        Assert-Healthy $DaemonId $MonitorId
     }
 
     function Assert-Healthy([int] $DaemonId, [int] $MonitorId) {
@@ -152,7 +152,7 @@ Describe 'Ctrl+C' {
         $run = Start-InPipeline Sync-WsyncWorkspace @{ Name = 'project' }
         Wait-Sending $run 'slow'
 
-        Stop-Waiting $run
+        Stop-Waiting $run $daemonId $monitorId
         Set-Content (Join-Path $workspace 'after-stop.txt') 'a change made after Ctrl+C'
         Wait-WsyncWorkspace project -TimeoutSec 60
         Get-Content (Join-Path $mirror 'after-stop.txt') | Should -Be 'a change made after Ctrl+C'
@@ -166,7 +166,7 @@ Describe 'Ctrl+C' {
         $run = Start-InPipeline Connect-WsyncRemote (@{ Workspace = 'project'; Destination = $sshd.Destination($second); Name = 'second' } + $sshParameters)
         Wait-Sending $run 'second'
 
-        Stop-Waiting $run
+        Stop-Waiting $run $daemonId $monitorId
         (Get-WsyncRemote project second).State | Should -BeIn 'InitialSync', 'Syncing', 'InSync'
         Wait-WsyncWorkspace project -TimeoutSec 60
         Assert-Mirrored $workspace $second

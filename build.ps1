@@ -319,7 +319,12 @@ function Invoke-Test {
 
         $leaked = @(Get-MarkedProcesses $marker)
         if ($leaked.Count -gt 0) {
-            $names = $leaked | ForEach-Object { "$_ ($(((Get-Content "/proc/$_/cmdline" -Raw -ErrorAction Ignore) -replace "`0", ' ').Trim()))" }
+            # The state letter tells a stopped process (T) from a stuck (S, D) or spinning (R) one.
+            $names = $leaked | ForEach-Object {
+                $stat = Get-Content "/proc/$_/stat" -Raw -ErrorAction Ignore
+                $state = if ($stat) { $stat.Substring($stat.LastIndexOf(')') + 2, 1) } else { '?' }
+                "$_ [$state] ($(((Get-Content "/proc/$_/cmdline" -Raw -ErrorAction Ignore) -replace "`0", ' ').Trim()))"
+            }
             Write-Warning "The tests left $($leaked.Count) processes running: $($names -join ', '). Killing them; counted as one failure."
             $leaked | ForEach-Object { Stop-Process -Id $_ -Force -ErrorAction Ignore }
             $totals.Failed += 1

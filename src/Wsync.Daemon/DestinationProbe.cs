@@ -47,7 +47,7 @@ internal sealed class DestinationProbe(string monitorExecutable, TimeSpan timeou
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            ProcessTree.Kill(process);
             cancellationToken.ThrowIfCancellationRequested();
             throw Unreachable(remote);
         }

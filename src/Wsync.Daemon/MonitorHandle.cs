@@ -416,7 +416,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 // its rsync and ssh children and handled like any crash.
                 unresponsive = silence;
                 log.Warning("Killing monitor {ProcessId}: {Reason}", process.Id, silence);
-                process.Kill(entireProcessTree: true);
+                ProcessTree.Kill(process);
             }
 
             if (stopping.IsCancellationRequested && !process.HasExited)
@@ -442,7 +442,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             catch (OperationCanceledException)
             {
                 log.Warning("Killing monitor {ProcessId}", process.Id);
-                process.Kill(entireProcessTree: true);
+                ProcessTree.Kill(process);
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
 

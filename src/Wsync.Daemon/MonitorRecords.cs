@@ -60,7 +60,7 @@ internal sealed class MonitorRecords(string directory)
                 try
                 {
                     using var process = Process.GetProcessById(pid);
-                    process.Kill(entireProcessTree: true);
+                    ProcessTree.Kill(process);
                     process.WaitForExit(TimeSpan.FromSeconds(5));
                 }
                 catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)

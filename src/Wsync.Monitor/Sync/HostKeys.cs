@@ -66,7 +66,7 @@ internal static class HostKeys
             }
             catch (OperationCanceledException)
             {
-                process.Kill(entireProcessTree: true);
+                ProcessTree.Kill(process);
                 return (false, "");
             }
 

@@ -99,17 +99,6 @@ internal static class Rsync
         return await process.RunAsync(input, cancellationToken).ConfigureAwait(false);
     }
 
-    internal static void KillQuietly(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
     /// <summary>
     /// Reads stdout for its statistics and, given <paramref name="progressLine"/>, its progress.
     /// --info=progress2 writes a line per file (8 MB for 100,000 files). Read asynchronously, every one of
@@ -359,7 +348,7 @@ internal sealed class RsyncProcess : IDisposable
         }
         catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
-            Rsync.KillQuietly(process);
+            ProcessTree.Kill(process);
             if (exception is OperationCanceledException)
             {
                 throw;
@@ -378,7 +367,7 @@ internal sealed class RsyncProcess : IDisposable
     {
         if (!process.HasExited)
         {
-            Rsync.KillQuietly(process);
+            ProcessTree.Kill(process);
         }
 
         process.Dispose();

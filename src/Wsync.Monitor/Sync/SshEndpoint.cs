@@ -130,7 +130,7 @@ internal sealed class SshEndpoint : Endpoint
         {
             if (!master.HasExited)
             {
-                master.Kill(entireProcessTree: true);
+                ProcessTree.Kill(master);
             }
 
             await master.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
@@ -268,7 +268,7 @@ internal sealed class SshEndpoint : Endpoint
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            ProcessTree.Kill(process);
             throw;
         }
 

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Wsync;
+
+/// <summary>
+/// Kills a process and all its descendants with SIGKILL alone. Process.Kill(entireProcessTree) SIGSTOPs
+/// each process, lists its children, then SIGKILLs it: a killer that is itself killed in between (a monitor
+/// ending its rsync while the next daemon kills that monitor) leaves a descendant stopped for good, which
+/// no rsync --timeout ever ends. Here nothing is ever stopped: a child forked after the listing escapes,
+/// but it runs, and ends at the end of its input like every rsync and ssh wsync starts.
+/// </summary>
+public static partial class ProcessTree
+{
+    private const int SigKill = 9;
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+
+    /// <summary>SIGKILLs <paramref name="process"/>, then every descendant it had; quiet when it has exited.</summary>
+    public static void Kill(Process process)
+    {
+        int root;
+        try
+        {
+            if (process.HasExited)
+            {
+                return;
+            }
+
+            root = process.Id;
+        }
+        catch (InvalidOperationException)
+        {
+            return;
+        }
+
+        // Listed before the root dies: its orphans are re-parented and could no longer be found.
+        var descendants = Descendants(root);
+        try
+        {
+            process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        foreach (var pid in descendants)
+        {
+            SendSignal(pid, SigKill);
+        }
+    }
+
+    /// <summary>The processes below <paramref name="root"/>, parents before their children, from /proc/PID/stat.</summary>
+    public static IReadOnlyList<int> Descendants(int root)
+    {
+        var children = new Dictionary<int, List<int>>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+                && ParentOf(pid) is { } parent)
+            {
+                if (!children.TryGetValue(parent, out var list))
+                {
+                    children[parent] = list = [];
+                }
+
+                list.Add(pid);
+            }
+        }
+
+        var found = new List<int>();
+        var pending = new Queue<int>([root]);
+        while (pending.TryDequeue(out var pid))
+        {
+            foreach (var child in children.GetValueOrDefault(pid) ?? [])
+            {
+                found.Add(child);
+                pending.Enqueue(child);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The parent pid: the second field after the command name, which is in parentheses and may hold any byte.</summary>
+    private static int? ParentOf(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : null;
+    }
+}

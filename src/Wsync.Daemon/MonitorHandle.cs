@@ -446,6 +446,10 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
 
+            // What it started and did not end (it crashed, or was killed): an orphaned rsync would go on
+            // writing to the remote beside the next monitor's, and an ssh master would stay logged in.
+            ProcessTree.KillGroup(process.Id);
+
             records.Forget(definition.Id);
         }
 

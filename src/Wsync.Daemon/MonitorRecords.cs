@@ -43,8 +43,9 @@ internal sealed class MonitorRecords(string directory)
     }
 
     /// <summary>
-    /// At start-up: SIGKILLs (with all its children: rsync, ssh) every monitor a previous daemon recorded
-    /// that still runs, checked by its command line so a reused pid is never hit, and clears the records.
+    /// At start-up: SIGKILLs every monitor a previous daemon recorded that still runs, with its process
+    /// group (its rsync and ssh children), checked by its command line so a reused pid is never hit, and
+    /// clears the records.
     /// </summary>
     public void KillLeftovers(ILogger log)
     {
@@ -60,6 +61,7 @@ internal sealed class MonitorRecords(string directory)
                 try
                 {
                     using var process = Process.GetProcessById(pid);
+                    ProcessTree.KillGroup(pid); // the monitor and everything it started, at once
                     ProcessTree.Kill(process);
                     process.WaitForExit(TimeSpan.FromSeconds(5));
                 }

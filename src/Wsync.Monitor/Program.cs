@@ -65,6 +65,10 @@ internal static class Program
             return 64;
         }
 
+        // Before any child starts: they join this group, and the daemon kills the group when this monitor
+        // exits, so no rsync or ssh master outlives a monitor that was killed or crashed.
+        ProcessTree.BecomeGroupLeader();
+
         // Two monitors of one workspace would race each other's rsyncs: hold the workspace's lock for life.
         using var exclusive = lockFile is null ? null : await AcquireAsync(lockFile).ConfigureAwait(false);
         if (lockFile is not null && exclusive is null)

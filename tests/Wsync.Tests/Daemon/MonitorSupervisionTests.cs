@@ -3,8 +3,11 @@ using Wsync.Tests.Monitor;
 
 namespace Wsync.Tests.Daemon;
 
-/// <summary>The daemon's heartbeat: a monitor that stops answering is killed and replaced, and mirroring goes on.</summary>
-public sealed class MonitorSupervisionTests
+/// <summary>
+/// The daemon's heartbeat: a monitor that stops answering is killed and replaced, and mirroring goes on.
+/// A monitor that dies leaves no ssh connection behind.
+/// </summary>
+public sealed class MonitorSupervisionTests(SshFixture ssh) : IClassFixture<SshFixture>
 {
     [Fact]
     public async Task A_frozen_monitor_is_killed_and_replaced_and_mirroring_resumes()
@@ -37,6 +40,36 @@ public sealed class MonitorSupervisionTests
         Assert.Single(Processes.Monitors((await WorkspaceAsync(setup)).Id.ToString()));
         Assert.Contains("heartbeat", setup.Daemon.Output);
     }
+
+    [Fact]
+    public async Task A_monitor_killed_outright_leaves_no_ssh_master_behind_and_its_successor_mirrors_over_one_connection()
+    {
+        await using var setup = await MirrorSetup.StartAsync("km");
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        ssh.Server.Own(mirror);
+        File.WriteAllText(Path.Combine(workspace, "before"), "before the kill");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+        await setup.WaitAsync("web");
+        var killed = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
+        var master = Masters(killed).Single();
+
+        Processes.Kill(killed); // SIGKILL: no chance to close its connection
+        await Poll.UntilAsync(async () => (await WorkspaceAsync(setup)).MonitorProcessId is { } pid && pid != killed,
+            MirrorSetup.Deadline, "a new monitor in place of the killed one");
+        var successor = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
+
+        File.WriteAllText(Path.Combine(workspace, "after"), "after the kill");
+        await setup.WaitAsync("web");
+        MirrorSetup.AssertMirrored(workspace, mirror);
+        Poll.Until(() => !Processes.IsAlive(master), MirrorSetup.Deadline, $"the killed monitor's ssh master {master} to end");
+        Assert.Single(Masters(successor));
+    }
+
+    /// <summary>The ssh ControlMasters (ssh -M) below <paramref name="monitor"/>.</summary>
+    private static IReadOnlyList<int> Masters(int monitor) =>
+        [.. Processes.Descendants(monitor).Where(pid => Processes.Name(pid) == "ssh" && Processes.CommandLine(pid).Contains("-M"))];
 
     private static async Task<Workspace> WorkspaceAsync(MirrorSetup setup) =>
         (await setup.Client.Call(setup.Api.GetWorkspacesAsync(CancellationToken.None))).Single();

@@ -13,7 +13,7 @@ public sealed class ProcessTreeTests
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
 
     [Fact]
-    public void Kill_ends_the_process_its_children_and_grandchildren_and_never_stops_any_of_them()
+    public async Task Kill_ends_the_process_its_children_and_grandchildren_and_never_stops_any_of_them()
     {
         using var root = Process.Start(new ProcessStartInfo("sh", ["-c", "sh -c 'sleep 300 & sleep 300 & wait' & wait"]))!;
         IReadOnlyList<int> tree = [];
@@ -35,7 +35,7 @@ public sealed class ProcessTreeTests
         ProcessTree.Kill(root);
         Poll.Until(() => !all.Any(Processes.IsAlive), Deadline, "every process of the tree to end");
         done.Cancel();
-        watcher.Wait();
+        await watcher;
 
         Assert.Empty(stopped.Distinct());
         Assert.True(root.HasExited);

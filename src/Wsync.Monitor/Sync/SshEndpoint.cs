@@ -14,6 +14,9 @@ internal sealed class SshEndpoint : Endpoint
     /// <summary>How long a new connection may take before it counts as unreachable.</summary>
     private const int ConnectTimeoutSeconds = 10;
 
+    /// <summary>How long a master asked to exit gets to close its connection; it only sends one message.</summary>
+    private static readonly TimeSpan MasterExitGrace = TimeSpan.FromSeconds(2);
+
     private readonly Destination destination;
     private readonly RemoteDefinition remote;
     private readonly string controlPath;
@@ -42,6 +45,14 @@ internal sealed class SshEndpoint : Endpoint
 
     public override async Task ConnectAsync(CancellationToken cancellationToken)
     {
+        if (master is null && File.Exists(controlPath))
+        {
+            // Left by a monitor that never stopped (killed along with its daemon): its master may still
+            // be logged in. Deleting the socket would orphan that connection for good; ask it to leave.
+            log.Warning("Asking the ssh master left on {ControlPath} to exit", controlPath);
+            await AskMasterToExitAsync().ConfigureAwait(false);
+        }
+
         await InvalidateAsync().ConfigureAwait(false);
         var start = new ProcessStartInfo("ssh")
         {
@@ -218,29 +229,45 @@ internal sealed class SshEndpoint : Endpoint
     {
         if (master is { HasExited: false })
         {
-            // Ask the master to exit cleanly; it closes the connection and removes its socket.
-            var stop = new ProcessStartInfo("ssh") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var argument in new[] { "-o", $"ControlPath={controlPath}", "-O", "exit", "--", destination.SshTarget })
+            await AskMasterToExitAsync().ConfigureAwait(false);
+            using var grace = new CancellationTokenSource(MasterExitGrace);
+            try
             {
-                stop.ArgumentList.Add(argument);
+                await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
             }
-
-            using var exit = Process.Start(stop);
-            if (exit is not null)
+            catch (OperationCanceledException)
             {
-                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                try
-                {
-                    await exit.WaitForExitAsync(grace.Token).ConfigureAwait(false);
-                    await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
             }
         }
 
         await InvalidateAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Asks the master listening on the control socket (this endpoint's or a leftover) to exit cleanly: it
+    /// closes the connection and removes its socket. Waits at most <see cref="MasterExitGrace"/>.
+    /// </summary>
+    private async Task AskMasterToExitAsync()
+    {
+        var stop = new ProcessStartInfo("ssh") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-o", $"ControlPath={controlPath}", "-O", "exit", "--", destination.SshTarget })
+        {
+            stop.ArgumentList.Add(argument);
+        }
+
+        using var exit = Process.Start(stop);
+        if (exit is not null)
+        {
+            using var grace = new CancellationTokenSource(MasterExitGrace);
+            try
+            {
+                await exit.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                ProcessTree.Kill(exit);
+            }
+        }
     }
 
     /// <summary>Runs a command line on the remote over the master; the caller quotes every operand.</summary>

@@ -67,6 +67,37 @@ public sealed class MonitorSupervisionTests(SshFixture ssh) : IClassFixture<SshF
         Assert.Single(Masters(successor));
     }
 
+    [Fact]
+    public async Task A_monitor_killed_with_its_daemon_leaves_no_ssh_master_behind_once_the_next_daemon_runs()
+    {
+        await using var setup = await MirrorSetup.StartAsync("kd");
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        ssh.Server.Own(mirror);
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+        await setup.WaitAsync("web");
+        var killed = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
+        var master = Masters(killed).Single();
+
+        // As `pkill -9 wsync` would: neither the daemon nor the monitor gets to end anything. The daemon is
+        // frozen first, or it would kill the monitor's group as soon as the monitor died. (Freezing the
+        // monitor instead would not do: a group left with a stopped member and no parent in the session
+        // gets SIGHUP from the kernel, and the master would go of its own accord.)
+        Syscall.Stop(setup.Daemon.ProcessId);
+        Processes.Kill(killed);
+        setup.Daemon.KillHard();
+        Assert.True(Processes.IsAlive(master), "the orphaned master outlives them, or this test proves nothing");
+
+        await setup.RestartDaemonAsync(() => { });
+        File.WriteAllText(Path.Combine(workspace, "after"), "after the kill");
+        await setup.WaitAsync("web");
+
+        MirrorSetup.AssertMirrored(workspace, mirror);
+        Poll.Until(() => !Processes.IsAlive(master), MirrorSetup.Deadline, $"the orphaned ssh master {master} to be asked to exit");
+        Assert.Single(Masters((await WorkspaceAsync(setup)).MonitorProcessId!.Value));
+    }
+
     /// <summary>The ssh ControlMasters (ssh -M) below <paramref name="monitor"/>.</summary>
     private static IReadOnlyList<int> Masters(int monitor) =>
         [.. Processes.Descendants(monitor).Where(pid => Processes.Name(pid) == "ssh" && Processes.CommandLine(pid).Contains("-M"))];

@@ -14,6 +14,12 @@ internal sealed class EndpointException(string errorId, WsyncErrorCategory categ
     public bool Permanent { get; } = permanent;
 }
 
+/// <summary>
+/// A scratch directory for the flag self-test, on the destination's machine: its rsync operand, whether
+/// its subdirectory "gone" is gone, and its removal, which the caller runs however the test ends.
+/// </summary>
+internal sealed record Scratch(string Operand, Func<Task<bool>> IsGoneAsync, Func<Task> RemoveAsync);
+
 /// <summary>How a remote loop reaches its destination: where rsync sends to, with what transport, and how renames are replayed.</summary>
 internal abstract class Endpoint : IAsyncDisposable
 {
@@ -35,8 +41,11 @@ internal abstract class Endpoint : IAsyncDisposable
     /// <summary>Replays renames, in order; a rename that cannot be replayed is left to rsync.</summary>
     public abstract Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken);
 
-    /// <summary>Creates a scratch directory with one subdirectory "gone", for the flag self-test; returns its rsync operand and a cleanup.</summary>
-    public abstract Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates a scratch directory named wsync-selftest-* in the machine's temporary directory, with one
+    /// subdirectory "gone", for the flag self-test; null if it cannot.
+    /// </summary>
+    public abstract Task<Scratch?> CreateScratchAsync(CancellationToken cancellationToken);
 
     /// <summary>Whether the mirror's root holds any entry (the safety stop asks before mirroring an empty workspace).</summary>
     /// <exception cref="EndpointException">The destination could not be listed.</exception>
@@ -93,27 +102,35 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
         return Task.CompletedTask;
     }
 
-    public override Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken)
+    public override Task<Scratch?> CreateScratchAsync(CancellationToken cancellationToken)
     {
         string scratch;
         try
         {
             scratch = Directory.CreateTempSubdirectory("wsync-selftest-").FullName;
+            Directory.CreateDirectory(Path.Combine(scratch, "gone"));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            return Task.FromResult<(string, Func<Task<bool>>)?>(null);
+            return Task.FromResult<Scratch?>(null);
         }
 
-        Directory.CreateDirectory(Path.Combine(scratch, "gone"));
-        return Task.FromResult<(string, Func<Task<bool>>)?>((scratch + "/", CheckAndRemove));
+        return Task.FromResult<Scratch?>(new Scratch(
+            scratch + "/",
+            () => Task.FromResult(!Directory.Exists(Path.Combine(scratch, "gone"))),
+            () =>
+            {
+                try
+                {
+                    Directory.Delete(scratch, recursive: true);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    // best effort: an unremovable directory in the temporary directory harms nothing
+                }
 
-        Task<bool> CheckAndRemove()
-        {
-            var gone = !Directory.Exists(Path.Combine(scratch, "gone"));
-            Directory.Delete(scratch, recursive: true);
-            return Task.FromResult(gone);
-        }
+                return Task.CompletedTask;
+            }));
     }
 
     public override Task<bool> HasEntriesAsync(CancellationToken cancellationToken)

@@ -626,14 +626,15 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 return false;
             }
 
-            var empty = Directory.CreateTempSubdirectory("wsync-selftest-src-");
+            DirectoryInfo? empty = null;
             try
             {
+                empty = Directory.CreateTempSubdirectory("wsync-selftest-src-");
                 var arguments = new List<string>(Rsync.CommonArguments()) { "--files-from=-", "--from0", "--delete-missing-args" };
                 arguments.AddRange(endpoint.RsyncTransport);
-                arguments.AddRange(["--", empty.FullName + "/", scratch.Value.Operand]);
+                arguments.AddRange(["--", empty.FullName + "/", scratch.Operand]);
                 var result = await Rsync.RunAsync(arguments, "./gone\0"u8.ToArray(), null, token).ConfigureAwait(false);
-                var works = result.Outcome == RsyncOutcome.Success && await scratch.Value.CheckGoneAndClean().ConfigureAwait(false);
+                var works = result.Outcome == RsyncOutcome.Success && await scratch.IsGoneAsync().ConfigureAwait(false);
                 if (!works)
                 {
                     log.Warning("rsync against {Destination} mishandles --files-from with --delete-missing-args ({Result}); every change will be sent by a full reconcile",
@@ -644,7 +645,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
             }
             finally
             {
-                empty.Delete(recursive: true);
+                // However the test ends (the remote detached, the monitor stopping), nothing stays behind.
+                empty?.Delete(recursive: true);
+                await scratch.RemoveAsync().ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text;
 using Serilog;
 
@@ -13,6 +14,9 @@ internal sealed class SshEndpoint : Endpoint
 {
     /// <summary>How long a new connection may take before it counts as unreachable.</summary>
     private const int ConnectTimeoutSeconds = 10;
+
+    /// <summary>How long removing the self-test's scratch directory may hold up a loop that is ending.</summary>
+    private static readonly TimeSpan ScratchRemovalTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a master asked to exit gets to close its connection; it only sends one message.</summary>
     private static readonly TimeSpan MasterExitGrace = TimeSpan.FromSeconds(2);
@@ -190,24 +194,49 @@ internal sealed class SshEndpoint : Endpoint
         }
     }
 
-    public override async Task<(string Operand, Func<Task<bool>> CheckGoneAndClean)?> CreateScratchAsync(CancellationToken cancellationToken)
+    public override async Task<Scratch?> CreateScratchAsync(CancellationToken cancellationToken)
     {
-        var (code, output, _) = await RunAsync("d=$(mktemp -d) && mkdir \"$d/gone\" && printf '%s' \"$d\"", cancellationToken).ConfigureAwait(false);
-        var scratch = output.Trim();
-        if (code != 0 || scratch.Length == 0 || !scratch.StartsWith('/'))
+        // Named here, not by mktemp: a loop that ends while the command runs may never read the name back,
+        // and must still be able to remove the directory. mkdir refuses an existing name, as mktemp does.
+        var directory = "\"${TMPDIR:-/tmp}\"/" + RemoteShell.Quote("wsync-selftest-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+        string scratch;
+        try
         {
-            return null;
+            var (code, output, _) = await RunAsync(
+                $"d={directory} && mkdir -m 700 -- \"$d\" && mkdir -- \"$d/gone\" && printf '%s' \"$d\"", cancellationToken).ConfigureAwait(false);
+            scratch = output.Trim();
+            if (code != 0 || scratch.Length == 0 || !scratch.StartsWith('/'))
+            {
+                await RemoveAsync().ConfigureAwait(false);
+                return null;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            await RemoveAsync().ConfigureAwait(false);
+            throw;
         }
 
         var operand = (destination.User is null ? "" : destination.User + "@") +
             (destination.Host!.Contains(':') ? $"[{destination.Host}]" : destination.Host) + ":" + scratch + "/";
-        return (operand, CheckAndRemoveAsync);
+        return new Scratch(operand, IsGoneAsync, RemoveAsync);
 
-        async Task<bool> CheckAndRemoveAsync()
+        async Task<bool> IsGoneAsync() =>
+            (await RunAsync($"test ! -e {RemoteShell.Quote(scratch + "/gone")}", CancellationToken.None).ConfigureAwait(false)).Code == 0;
+
+        // Runs while the loop ends too (the token is cancelled then), so it has its own bound: over a cut
+        // link it would otherwise wait for the master to give up.
+        async Task RemoveAsync()
         {
-            var (gone, _, _) = await RunAsync($"test ! -e {RemoteShell.Quote(scratch + "/gone")}", CancellationToken.None).ConfigureAwait(false);
-            await RunAsync($"rm -rf -- {RemoteShell.Quote(scratch)}", CancellationToken.None).ConfigureAwait(false);
-            return gone == 0;
+            using var bound = new CancellationTokenSource(ScratchRemovalTimeout);
+            try
+            {
+                await RunAsync($"rm -rf -- {directory}", bound.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                log.Warning("Could not remove the self-test directory {Scratch} on {Target} within {Seconds} s", directory, destination.SshTarget, ScratchRemovalTimeout.TotalSeconds);
+            }
         }
     }
 

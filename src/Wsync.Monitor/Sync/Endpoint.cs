@@ -42,16 +42,43 @@ internal abstract class Endpoint : IAsyncDisposable
     public abstract Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Creates a scratch directory named wsync-selftest-* in the machine's temporary directory, with one
-    /// subdirectory "gone", for the flag self-test; null if it cannot.
+    /// Creates a scratch directory <c>wsync-selftest-OWNER-*</c> in the destination machine's temporary
+    /// directory, with one subdirectory "gone", for the flag self-test; null if it cannot. First removes
+    /// any left by an earlier loop of <paramref name="owner"/> (a remote has one loop at a time, so those
+    /// were killed before they could).
     /// </summary>
-    public abstract Task<Scratch?> CreateScratchAsync(CancellationToken cancellationToken);
+    public abstract Task<Scratch?> CreateScratchAsync(Guid owner, CancellationToken cancellationToken);
+
+    /// <summary>The name prefix of <paramref name="owner"/>'s scratch directories; a GUID's hex digits, so safe in a shell glob.</summary>
+    protected static string ScratchPrefix(Guid owner) => $"wsync-selftest-{owner:n}-";
 
     /// <summary>Whether the mirror's root holds any entry (the safety stop asks before mirroring an empty workspace).</summary>
     /// <exception cref="EndpointException">The destination could not be listed.</exception>
     public abstract Task<bool> HasEntriesAsync(CancellationToken cancellationToken);
 
     public abstract ValueTask DisposeAsync();
+}
+
+/// <summary>Directories in this machine's temporary directory ($TMPDIR) that a killed process may have left.</summary>
+internal static class TemporaryDirectory
+{
+    /// <summary>Creates <c>$TMPDIR/PREFIXxxxxxx</c>, first removing every <c>PREFIX*</c> there: the caller is their only user.</summary>
+    public static DirectoryInfo CreateFresh(string prefix)
+    {
+        foreach (var stale in Directory.EnumerateDirectories(Path.GetTempPath(), prefix + "*"))
+        {
+            try
+            {
+                Directory.Delete(stale, recursive: true);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // best effort: it is in the way of nothing, since the new one gets a name of its own
+            }
+        }
+
+        return Directory.CreateTempSubdirectory(prefix);
+    }
 }
 
 /// <summary>A directory on this machine: a disk, a mounted share.</summary>
@@ -102,12 +129,12 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
         return Task.CompletedTask;
     }
 
-    public override Task<Scratch?> CreateScratchAsync(CancellationToken cancellationToken)
+    public override Task<Scratch?> CreateScratchAsync(Guid owner, CancellationToken cancellationToken)
     {
         string scratch;
         try
         {
-            scratch = Directory.CreateTempSubdirectory("wsync-selftest-").FullName;
+            scratch = TemporaryDirectory.CreateFresh(ScratchPrefix(owner)).FullName;
             Directory.CreateDirectory(Path.Combine(scratch, "gone"));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)

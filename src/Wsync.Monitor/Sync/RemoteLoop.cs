@@ -619,7 +619,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
     {
         try
         {
-            var scratch = await endpoint.CreateScratchAsync(token).ConfigureAwait(false);
+            var scratch = await endpoint.CreateScratchAsync(Definition.Id, token).ConfigureAwait(false);
             if (scratch is null)
             {
                 log.Warning("Could not create a scratch directory for the rsync self-test on {Destination}; every change will be sent by a full reconcile", Definition.Destination);
@@ -629,7 +629,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
             DirectoryInfo? empty = null;
             try
             {
-                empty = Directory.CreateTempSubdirectory("wsync-selftest-src-");
+                empty = TemporaryDirectory.CreateFresh($"wsync-selftest-src-{Definition.Id:n}-");
                 var arguments = new List<string>(Rsync.CommonArguments()) { "--files-from=-", "--from0", "--delete-missing-args" };
                 arguments.AddRange(endpoint.RsyncTransport);
                 arguments.AddRange(["--", empty.FullName + "/", scratch.Operand]);

@@ -194,16 +194,18 @@ internal sealed class SshEndpoint : Endpoint
         }
     }
 
-    public override async Task<Scratch?> CreateScratchAsync(CancellationToken cancellationToken)
+    public override async Task<Scratch?> CreateScratchAsync(Guid owner, CancellationToken cancellationToken)
     {
         // Named here, not by mktemp: a loop that ends while the command runs may never read the name back,
         // and must still be able to remove the directory. mkdir refuses an existing name, as mktemp does.
-        var directory = "\"${TMPDIR:-/tmp}\"/" + RemoteShell.Quote("wsync-selftest-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
+        var temporary = "\"${TMPDIR:-/tmp}\"/";
+        var directory = temporary + RemoteShell.Quote(ScratchPrefix(owner) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
         string scratch;
         try
         {
             var (code, output, _) = await RunAsync(
-                $"d={directory} && mkdir -m 700 -- \"$d\" && mkdir -- \"$d/gone\" && printf '%s' \"$d\"", cancellationToken).ConfigureAwait(false);
+                $"rm -rf -- {temporary}{ScratchPrefix(owner)}*; d={directory} && mkdir -m 700 -- \"$d\" && mkdir -- \"$d/gone\" && printf '%s' \"$d\"",
+                cancellationToken).ConfigureAwait(false);
             scratch = output.Trim();
             if (code != 0 || scratch.Length == 0 || !scratch.StartsWith('/'))
             {

@@ -44,16 +44,8 @@ public sealed class MonitorSupervisionTests(SshFixture ssh) : IClassFixture<SshF
     [Fact]
     public async Task A_monitor_killed_outright_leaves_no_ssh_master_behind_and_its_successor_mirrors_over_one_connection()
     {
-        await using var setup = await MirrorSetup.StartAsync("km");
-        var workspace = setup.Temp.CreateDirectory("web");
-        var mirror = setup.Temp.CreateDirectory("mirror");
-        ssh.Server.Own(mirror);
-        File.WriteAllText(Path.Combine(workspace, "before"), "before the kill");
-        await setup.AddWorkspaceAsync(workspace);
-        await setup.ConnectSshAsync("web", ssh.Server, mirror);
-        await setup.WaitAsync("web");
-        var killed = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
-        var master = Masters(killed).Single();
+        var (setup, workspace, mirror, killed, master) = await MirroredOverSshAsync("km");
+        await using var _ = setup;
 
         Processes.Kill(killed); // SIGKILL: no chance to close its connection
         await Poll.UntilAsync(async () => (await WorkspaceAsync(setup)).MonitorProcessId is { } pid && pid != killed,
@@ -70,15 +62,8 @@ public sealed class MonitorSupervisionTests(SshFixture ssh) : IClassFixture<SshF
     [Fact]
     public async Task A_monitor_killed_with_its_daemon_leaves_no_ssh_master_behind_once_the_next_daemon_runs()
     {
-        await using var setup = await MirrorSetup.StartAsync("kd");
-        var workspace = setup.Temp.CreateDirectory("web");
-        var mirror = setup.Temp.CreateDirectory("mirror");
-        ssh.Server.Own(mirror);
-        await setup.AddWorkspaceAsync(workspace);
-        await setup.ConnectSshAsync("web", ssh.Server, mirror);
-        await setup.WaitAsync("web");
-        var killed = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
-        var master = Masters(killed).Single();
+        var (setup, workspace, mirror, killed, master) = await MirroredOverSshAsync("kd");
+        await using var _ = setup;
 
         // As `pkill -9 wsync` would: neither the daemon nor the monitor gets to end anything. The daemon is
         // frozen first, or it would kill the monitor's group as soon as the monitor died. (Freezing the
@@ -96,6 +81,20 @@ public sealed class MonitorSupervisionTests(SshFixture ssh) : IClassFixture<SshF
         MirrorSetup.AssertMirrored(workspace, mirror);
         Poll.Until(() => !Processes.IsAlive(master), MirrorSetup.Deadline, $"the orphaned ssh master {master} to be asked to exit");
         Assert.Single(Masters((await WorkspaceAsync(setup)).MonitorProcessId!.Value));
+    }
+
+    /// <summary>Workspace "web" with one file, mirrored over ssh: its monitor and that monitor's one ssh master.</summary>
+    private async Task<(MirrorSetup Setup, string Workspace, string Mirror, int Monitor, int Master)> MirroredOverSshAsync(string prefix)
+    {
+        var setup = await MirrorSetup.StartAsync(prefix);
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        File.WriteAllText(Path.Combine(workspace, "before"), "before the kill");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+        await setup.WaitAsync("web");
+        var monitor = (await WorkspaceAsync(setup)).MonitorProcessId!.Value;
+        return (setup, workspace, mirror, monitor, Masters(monitor).Single());
     }
 
     /// <summary>The ssh ControlMasters (ssh -M) below <paramref name="monitor"/>.</summary>

@@ -412,11 +412,11 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             if (await Task.WhenAny(process.WaitForExitAsync(CancellationToken.None), rpc.Completion, stopRequested, heartbeat).ConfigureAwait(false) == heartbeat
                 && await heartbeat.ConfigureAwait(false) is { } silence)
             {
-                // Stopped (SIGSTOP), wedged or spinning: it cannot be asked to leave, so it is killed with
-                // its rsync and ssh children and handled like any crash.
+                // Stopped (SIGSTOP), wedged or spinning: it cannot be asked to leave, so it is killed (its
+                // rsync and ssh children with its group, below) and handled like any crash.
                 unresponsive = silence;
                 log.Warning("Killing monitor {ProcessId}: {Reason}", process.Id, silence);
-                ProcessTree.Kill(process);
+                process.Kill();
             }
 
             if (stopping.IsCancellationRequested && !process.HasExited)
@@ -442,12 +442,13 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             catch (OperationCanceledException)
             {
                 log.Warning("Killing monitor {ProcessId}", process.Id);
-                ProcessTree.Kill(process);
+                process.Kill();
                 await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             }
 
             // What it started and did not end (it crashed, or was killed): an orphaned rsync would go on
             // writing to the remote beside the next monitor's, and an ssh master would stay logged in.
+            // The group reaches them even once re-parented, which a walk of its process tree would not.
             ProcessTree.KillGroup(process.Id);
 
             records.Forget(definition.Id);

@@ -62,7 +62,7 @@ internal sealed class MonitorRecords(string directory)
                 {
                     using var process = Process.GetProcessById(pid);
                     ProcessTree.KillGroup(pid); // the monitor and everything it started, at once
-                    ProcessTree.Kill(process);
+                    process.Kill(); // in case it leads no group (a monitor older than process groups)
                     process.WaitForExit(TimeSpan.FromSeconds(5));
                 }
                 catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)

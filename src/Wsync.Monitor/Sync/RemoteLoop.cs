@@ -646,8 +646,8 @@ internal sealed class RemoteLoop : IAsyncDisposable
             finally
             {
                 // However the test ends (the remote detached, the monitor stopping), nothing stays behind.
-                empty?.Delete(recursive: true);
                 await scratch.RemoveAsync().ConfigureAwait(false);
+                empty?.Delete(recursive: true);
             }
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)

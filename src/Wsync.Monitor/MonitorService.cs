@@ -416,7 +416,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
 
         var temporary = filterPath + ".tmp";
-        File.WriteAllText(temporary, filter.ToRsyncRules());
+        File.WriteAllBytes(temporary, Wsync.Platform.LinuxPath.ToBytes(filter.ToRsyncRules())); // a directory's name may not be UTF-8
         File.Move(temporary, filterPath, overwrite: true);
     }
 

@@ -21,32 +21,6 @@ public sealed class TempDirectory : IDisposable
         return path;
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            MakeWritable(Path);
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static void MakeWritable(string path)
-    {
-        foreach (var directory in Directory.EnumerateDirectories(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }))
-        {
-            try
-            {
-                File.SetUnixFileMode(directory, File.GetUnixFileMode(directory) | UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-            catch (IOException)
-            {
-            }
-        }
-    }
+    /// <summary>Removes the tree by bytes (names need not be UTF-8), making unreadable directories readable first.</summary>
+    public void Dispose() => RawFiles.DeleteTree(Path);
 }

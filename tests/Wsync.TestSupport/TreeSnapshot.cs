@@ -19,39 +19,50 @@ public sealed class TreeSnapshot
 
     public IReadOnlyDictionary<string, TreeEntry> Entries { get; }
 
-    /// <summary>Reads <paramref name="root"/>; paths matching <paramref name="ignore"/> (relative, '/'-separated) are left out.</summary>
+    /// <summary>
+    /// Reads <paramref name="root"/> by bytes (<see cref="RawFiles"/>: a name need not be UTF-8); paths matching
+    /// <paramref name="ignore"/> (relative, '/'-separated) are left out.
+    /// </summary>
     public static TreeSnapshot Capture(string root, Func<string, bool>? ignore = null)
     {
         var entries = new SortedDictionary<string, TreeEntry>(StringComparer.Ordinal);
-        var pending = new Stack<string>([root]);
+        var pending = new Stack<string>([""]);
         while (pending.Count > 0)
         {
             var directory = pending.Pop();
-            foreach (var info in new DirectoryInfo(directory).EnumerateFileSystemInfos())
+            foreach (var name in RawFiles.List(directory.Length == 0 ? root : Path.Combine(root, directory)))
             {
-                var relative = Path.GetRelativePath(root, info.FullName);
+                var relative = directory.Length == 0 ? name : directory + "/" + name;
                 if (ignore?.Invoke(relative) == true)
                 {
                     continue;
                 }
 
-                if (info.LinkTarget is { } target)
+                var full = Path.Combine(root, relative);
+                if (RawFiles.Status(full) is not { } status)
                 {
-                    entries[relative] = new TreeEntry("link", 0, 0, target);
-                    continue;
+                    continue; // gone while we looked
                 }
 
-                var mode = File.GetUnixFileMode(info.FullName);
-                if (info is DirectoryInfo)
+                switch (status.Kind)
                 {
-                    entries[relative] = new TreeEntry("dir", mode, 0, "");
-                    pending.Push(info.FullName);
-                }
-                else
-                {
-                    var file = (FileInfo)info;
-                    using var stream = file.OpenRead();
-                    entries[relative] = new TreeEntry("file", mode, file.Length, Convert.ToHexString(SHA256.HashData(stream)));
+                    case 'l':
+                        entries[relative] = new TreeEntry("link", 0, 0, RawFiles.ReadLink(full));
+                        break;
+                    case 'd':
+                        entries[relative] = new TreeEntry("dir", status.Mode, 0, "");
+                        pending.Push(relative);
+                        break;
+                    case 'f':
+                        using (var stream = RawFiles.OpenRead(full))
+                        {
+                            entries[relative] = new TreeEntry("file", status.Mode, status.Size, Convert.ToHexString(SHA256.HashData(stream)));
+                        }
+
+                        break;
+                    default:
+                        entries[relative] = new TreeEntry("other", status.Mode, 0, "");
+                        break;
                 }
             }
         }
@@ -84,7 +95,7 @@ public sealed class TreeSnapshot
     public static IReadOnlyList<string> Compare(string expectedRoot, string actualRoot, Func<string, bool>? ignore = null) =>
         Compare(Capture(expectedRoot, ignore), Capture(actualRoot, ignore));
 
-    private static string Show(string path) => path.Replace("\n", "\\n", StringComparison.Ordinal);
+    private static string Show(string path) => RawFiles.Show(path);
 
     private static string Short(string content) => content.Length > 12 ? content[..12] : content;
 }

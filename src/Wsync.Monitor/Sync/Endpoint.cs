@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Sync;
 
@@ -82,7 +82,7 @@ internal static class TemporaryDirectory
 }
 
 /// <summary>A directory on this machine: a disk, a mounted share.</summary>
-internal sealed partial class LocalEndpoint(string path) : Endpoint
+internal sealed class LocalEndpoint(string path) : Endpoint
 {
     private bool connected;
 
@@ -113,20 +113,45 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
 
     public override Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken)
     {
+        // By bytes (a name need not be UTF-8). A rename that cannot be replayed here (its source is not there,
+        // its target is a directory, a parent is a file) is left to the batch's rsync, which lists both names:
+        // the old one is deleted and the new one sent. A failed rename never fails the batch.
         foreach (var move in moves)
         {
             var from = Path.Combine(path, move.From);
             var to = Path.Combine(path, move.To);
-            if (Directory.Exists(to) && (File.GetAttributes(to) & FileAttributes.ReparsePoint) == 0)
+            if (!Posix.Status(from).Exists || Posix.Status(to).Kind == FileKind.Directory || !MakeParents(move.To))
             {
-                continue; // rename(2) onto a directory only works when it is empty; rsync handles it
+                continue;
             }
 
-            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-            Rename(from, to);
+            _ = Posix.Rename(from, to);
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Creates the missing directories above <paramref name="relative"/>; false when one is in the way.</summary>
+    private bool MakeParents(string relative)
+    {
+        var parent = path;
+        var names = relative.Split('/');
+        foreach (var name in names[..^1])
+        {
+            parent = Path.Combine(parent, name);
+            var status = Posix.Status(parent);
+            if (status.Kind == FileKind.Directory)
+            {
+                continue;
+            }
+
+            if (status.Exists || Posix.MakeDirectory(parent) != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public override Task<Scratch?> CreateScratchAsync(Guid owner, CancellationToken cancellationToken)
@@ -174,7 +199,4 @@ internal sealed partial class LocalEndpoint(string path) : Endpoint
     }
 
     public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Rename(string from, string to);
 }

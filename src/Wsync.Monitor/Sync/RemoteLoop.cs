@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
 using Serilog;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Sync;
 
@@ -288,9 +290,19 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 SetState(initialSyncDone ? RemoteState.Syncing : RemoteState.InitialSync, lastError);
                 RsyncResult result;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                using (batch.FullReconcile ? default(SendActivity.Scope?) : activity.Begin())
+                try
                 {
-                    result = await SendAsync(batch, token).ConfigureAwait(false);
+                    using (batch.FullReconcile ? default(SendActivity.Scope?) : activity.Begin())
+                    {
+                        result = await SendAsync(batch, token).ConfigureAwait(false);
+                    }
+                }
+                catch
+                {
+                    // Taken but not sent: it waits again, so no later batch's success can cover it.
+                    Pending.Requeue(batch);
+                    FailedAttempt(batch);
+                    throw;
                 }
 
                 if (result.Outcome == RsyncOutcome.Success)
@@ -434,8 +446,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
             }
 
             reachable.Add(entry);
-            var local = new DirectoryInfo(entry.Path.Length == 0 ? root : Path.Combine(root, entry.Path));
-            if (entry.Path.Length > 0 && !(local.Exists && local.LinkTarget is null))
+            if (entry.Path.Length > 0 && Posix.Status(Path.Combine(root, entry.Path)).Kind != FileKind.Directory)
             {
                 cut.Add(entry.Path);
             }
@@ -457,20 +468,27 @@ internal sealed class RemoteLoop : IAsyncDisposable
         }
     }
 
-    /// <summary>The entries as a --files-from list.</summary>
+    /// <summary>The entries as a --files-from list: each path's own bytes (not always UTF-8), NUL-terminated.</summary>
     private static byte[] ListOf(List<(string Path, PendingKind Kind)> entries)
     {
         // "./" first: rsync skips --files-from lines that start with ';' or '#' as comments, even with --from0.
-        var list = new StringBuilder();
+        var list = new ArrayBufferWriter<byte>();
         foreach (var (path, _) in entries)
         {
-            list.Append(path.Length == 0 ? "." : "./" + path).Append('\0');
+            list.Write(path.Length == 0 ? "."u8 : "./"u8);
+            LinuxPath.Append(list, path);
+            list.Write("\0"u8);
         }
 
-        return Encoding.UTF8.GetBytes(list.ToString());
+        return list.WrittenSpan.ToArray();
     }
 
-    private static long OperandBytes(List<(string Path, PendingKind Kind)> entries) => entries.Sum(e => (long)Encoding.UTF8.GetByteCount(e.Path) + 4);
+    /// <summary>
+    /// The bytes the entries take as operands; <see cref="long.MaxValue"/> when one is not UTF-8, since a
+    /// process argument is always encoded as UTF-8 (such a batch goes as a --files-from list, which is bytes).
+    /// </summary>
+    private static long OperandBytes(List<(string Path, PendingKind Kind)> entries) =>
+        entries.All(e => LinuxPath.IsPlain(e.Path)) ? entries.Sum(e => (long)Encoding.UTF8.GetByteCount(e.Path) + 4) : long.MaxValue;
 
     /// <summary>
     /// A batch with trees names its paths as operands (<c>root/./path</c>, with -R) rather than in a

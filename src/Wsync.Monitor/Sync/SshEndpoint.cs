@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Serilog;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Sync;
 
@@ -187,7 +188,8 @@ internal sealed class SshEndpoint : Endpoint
             script.Append("mv -f -- ").Append(from).Append(' ').Append(to).Append("; fi; fi\n");
         }
 
-        var (code, _, error) = await RunAsync(script.ToString(), cancellationToken).ConfigureAwait(false);
+        // The script goes on stdin as bytes: names that are not UTF-8 would not survive a command line.
+        var (code, _, error) = await RunAsync("sh", LinuxPath.ToBytes(script.ToString()), cancellationToken).ConfigureAwait(false);
         if (code != 0)
         {
             log.Debug("Remote renames failed ({Code}): {Error}; rsync will make the remote right", code, error.Trim());
@@ -302,7 +304,11 @@ internal sealed class SshEndpoint : Endpoint
     }
 
     /// <summary>Runs a command line on the remote over the master; the caller quotes every operand.</summary>
-    public async Task<(int Code, string Output, string Error)> RunAsync(string command, CancellationToken cancellationToken)
+    public Task<(int Code, string Output, string Error)> RunAsync(string command, CancellationToken cancellationToken) =>
+        RunAsync(command, null, cancellationToken);
+
+    /// <summary>Runs a command line on the remote over the master with <paramref name="input"/> on its stdin.</summary>
+    public async Task<(int Code, string Output, string Error)> RunAsync(string command, byte[]? input, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("ssh")
         {
@@ -317,7 +323,26 @@ internal sealed class SshEndpoint : Endpoint
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start ssh");
-        process.StandardInput.Close();
+        if (input is not null)
+        {
+            try
+            {
+                await process.StandardInput.BaseStream.WriteAsync(input, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // ssh exited before it read everything: its exit code says why
+            }
+        }
+
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+        }
+
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var error = process.StandardError.ReadToEndAsync(cancellationToken);
         try

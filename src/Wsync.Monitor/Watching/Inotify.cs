@@ -22,7 +22,7 @@ internal static unsafe partial class Inotify
     public const uint ExcludeUnlinked = 0x4000000;
     public const uint IsDirectory = 0x40000000;
 
-    /// <summary>What every directory watch asks for (see NOTES.md, inotify).</summary>
+    /// <summary>What every directory watch asks for (inotify(7): IN_DONT_FOLLOW, IN_ONLYDIR and IN_EXCL_UNLINK keep a watch on the directory itself).</summary>
     public const uint DirectoryMask = Modify | Attrib | CloseWrite | MovedFrom | MovedTo | Create | Delete | DeleteSelf
         | MoveSelf | OnlyDirectory | DontFollow | ExcludeUnlinked;
 
@@ -47,8 +47,17 @@ internal static unsafe partial class Inotify
     [LibraryImport("libc", EntryPoint = "inotify_init1", SetLastError = true)]
     public static partial int Init(int flags);
 
-    [LibraryImport("libc", EntryPoint = "inotify_add_watch", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int AddWatch(int fd, string path, uint mask);
+    [LibraryImport("libc", EntryPoint = "inotify_add_watch", SetLastError = true)]
+    private static partial int AddWatch(int fd, byte* path, uint mask);
+
+    /// <summary>Watches <paramref name="path"/> by its bytes (a name need not be UTF-8); the watch descriptor, or -1 and errno.</summary>
+    public static int AddWatch(int fd, string path, uint mask)
+    {
+        fixed (byte* name = Wsync.Platform.Posix.Terminated(path))
+        {
+            return AddWatch(fd, name, mask);
+        }
+    }
 
     [LibraryImport("libc", EntryPoint = "inotify_rm_watch", SetLastError = true)]
     public static partial int RemoveWatch(int fd, int watch);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Watching;
 
@@ -41,16 +42,9 @@ internal sealed class PathFilter
         {
             var relative = pending.Pop();
             var absolute = relative.Length == 0 ? root : Path.Combine(root, relative);
-            var gitIgnore = Path.Combine(absolute, ".gitignore");
-            if (File.Exists(gitIgnore))
+            if (ReadLines(Path.Combine(absolute, ".gitignore")) is { } lines)
             {
-                try
-                {
-                    files.Add((relative, ParseGitIgnore(File.ReadAllLines(gitIgnore))));
-                }
-                catch (IOException)
-                {
-                }
+                files.Add((relative, ParseGitIgnore(lines)));
             }
 
             var partial = new PathFilter(excludes, [.. files.OrderByDescending(f => f.Item1.Length)]);
@@ -164,18 +158,33 @@ internal sealed class PathFilter
         return rules;
     }
 
-    private static IEnumerable<string> SafeSubdirectories(string directory)
+    /// <summary>The directories in <paramref name="directory"/>, by bytes (a name need not be UTF-8), never through a symlink.</summary>
+    private static IEnumerable<string> SafeSubdirectories(string directory) =>
+        (Posix.ReadDirectory(directory) ?? []).Where(entry => entry.Kind == FileKind.Directory).Select(entry => entry.Name);
+
+    /// <summary>A .gitignore's lines (its patterns may name files that are not UTF-8), or null when there is none to read.</summary>
+    private static List<string>? ReadLines(string path)
     {
+        if (Posix.Status(path).Kind != FileKind.File)
+        {
+            return null;
+        }
+
         try
         {
-            return new DirectoryInfo(directory).EnumerateDirectories()
-                .Where(d => (d.Attributes & FileAttributes.ReparsePoint) == 0)
-                .Select(d => d.Name)
-                .ToList();
+            using var stream = Posix.OpenRead(path);
+            if (stream is null)
+            {
+                return null;
+            }
+
+            using var content = new MemoryStream();
+            stream.CopyTo(content);
+            return [.. LinuxPath.FromBytes(content.GetBuffer().AsSpan(0, (int)content.Length)).Split('\n')];
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
-            return [];
+            return null;
         }
     }
 }

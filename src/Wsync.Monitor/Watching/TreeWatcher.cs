@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using System.Text;
 using Serilog;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Watching;
 
@@ -306,14 +306,8 @@ internal sealed class TreeWatcher : IDisposable
 
     private bool IsSymbolicLink(string path)
     {
-        try
-        {
-            return (File.GetAttributes(Path.Combine(root, path)) & FileAttributes.ReparsePoint) != 0;
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return true; // already gone: nothing to wait for either
-        }
+        // Already gone: nothing to wait for either.
+        return Posix.Status(Path.Combine(root, path)).Kind is FileKind.SymbolicLink or FileKind.Missing;
     }
 
     [Flags]
@@ -355,10 +349,9 @@ internal sealed class TreeWatcher : IDisposable
                     var mask = *(uint*)(start + offset + 4);
                     var cookie = *(uint*)(start + offset + 8);
                     var nameLength = *(int*)(start + offset + 12);
-                    var name = nameLength == 0
-                        ? ""
-                        : Encoding.UTF8.GetString(start + offset + Inotify.EventHeaderSize,
-                            new ReadOnlySpan<byte>(start + offset + Inotify.EventHeaderSize, nameLength).IndexOf((byte)0) is var nul and >= 0 ? nul : nameLength);
+                    // The name is bytes (NUL-padded), not always UTF-8: kept exact, as every path is from here to rsync.
+                    var bytes = new ReadOnlySpan<byte>(start + offset + Inotify.EventHeaderSize, nameLength);
+                    var name = LinuxPath.FromBytes(bytes.IndexOf((byte)0) is var nul and >= 0 ? bytes[..nul] : bytes);
                     offset += Inotify.EventHeaderSize + nameLength;
                     outcome |= Handle(wd, mask, cookie, name, changes);
                 }
@@ -514,24 +507,15 @@ internal sealed class TreeWatcher : IDisposable
                 WatchCount = directories.Count;
             }
 
-            try
+            // By bytes: a directory whose name is not UTF-8 is watched like any other. A symlink is mirrored as
+            // a link, never followed; a directory that cannot be read has its parent's events.
+            foreach (var (name, kind) in Posix.ReadDirectory(absolute) ?? [])
             {
-                foreach (var child in new DirectoryInfo(absolute).EnumerateDirectories())
+                var childRelative = directory.Length == 0 ? name : directory + "/" + name;
+                if (kind == FileKind.Directory && !filter.IsExcluded(childRelative, isDirectory: true))
                 {
-                    if ((child.Attributes & FileAttributes.ReparsePoint) != 0)
-                    {
-                        continue; // a symlink: mirrored as a link, never followed
-                    }
-
-                    var childRelative = directory.Length == 0 ? child.Name : directory + "/" + child.Name;
-                    if (!filter.IsExcluded(childRelative, isDirectory: true))
-                    {
-                        pending.Push(childRelative);
-                    }
+                    pending.Push(childRelative);
                 }
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
             }
         }
     }
@@ -558,24 +542,18 @@ internal sealed class TreeWatcher : IDisposable
     private long CountDirectories()
     {
         long count = 0;
-        var pending = new Stack<string>([root]);
+        var pending = new Stack<string>([""]);
         while (pending.Count > 0)
         {
             var directory = pending.Pop();
             count++;
-            try
+            foreach (var (name, kind) in Posix.ReadDirectory(directory.Length == 0 ? root : Path.Combine(root, directory)) ?? [])
             {
-                foreach (var child in new DirectoryInfo(directory).EnumerateDirectories())
+                var child = directory.Length == 0 ? name : directory + "/" + name;
+                if (kind == FileKind.Directory && !filter.IsExcluded(child, isDirectory: true))
                 {
-                    if ((child.Attributes & FileAttributes.ReparsePoint) == 0 &&
-                        !filter.IsExcluded(Path.GetRelativePath(root, child.FullName), isDirectory: true))
-                    {
-                        pending.Push(child.FullName);
-                    }
+                    pending.Push(child);
                 }
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
             }
         }
 

@@ -17,6 +17,8 @@
                required, and installed when root on Debian), then publish the module as a .nupkg into
                out/repository (a local PSResource repository).
       Bench    Build, then run the benchmarks (tests/bench); not part of Test.
+      Churn    Build, then the seeded random-churn test over many seeds ($ChurnSeeds, $ChurnOperations
+               operations a round; Test runs seeds 1-20): long, so not part of Test.
       Clean    Remove out/ and every bin/ and obj/.
 
 .EXAMPLE
@@ -28,14 +30,22 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Install', 'Demo', 'Package', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Install', 'Demo', 'Package', 'Bench', 'Churn', 'Clean')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
     # Extra arguments for the bench harness (e.g. -Smoke).
-    [hashtable] $BenchArguments = @{}
+    [hashtable] $BenchArguments = @{},
+
+    # The Churn task's seeds, "first-last".
+    [ValidatePattern('^\d+-\d+$')]
+    [string] $ChurnSeeds = '1-300',
+
+    # The Churn task's operations per round.
+    [ValidateRange(1, 100000)]
+    [int] $ChurnOperations = 150
 )
 
 $ErrorActionPreference = 'Stop'
@@ -377,6 +387,24 @@ function Invoke-Bench {
     Invoke-Build
     $harness = Join-Path $Root 'tests/bench/Invoke-Benchmark.ps1'
     & $harness -ModulePath (Join-Path $ModuleOut 'wsync.psd1') @BenchArguments
+}
+
+function Invoke-Churn {
+    Assert-SystemPackages -ForTests
+    Invoke-Build
+    Write-Step "Random churn: seeds $ChurnSeeds, $ChurnOperations operations a round"
+    $env:WSYNC_CHURN_SEEDS = $ChurnSeeds
+    $env:WSYNC_CHURN_OPERATIONS = $ChurnOperations
+    try {
+        & dotnet test (Join-Path $Root 'tests/Wsync.Tests') -c $Configuration --nologo --filter 'FullyQualifiedName~ChurnTests' `
+            --logger 'console;verbosity=normal'
+        if ($LASTEXITCODE -ne 0) {
+            throw "Random churn failed: a failing seed's operations and the monitor's log are above; add the seed to ChurnTests.Regressions."
+        }
+    }
+    finally {
+        Remove-Item Env:WSYNC_CHURN_SEEDS, Env:WSYNC_CHURN_OPERATIONS -ErrorAction Ignore
+    }
 }
 
 function Invoke-Clean {

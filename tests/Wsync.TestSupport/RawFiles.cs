@@ -166,6 +166,48 @@ public static unsafe partial class RawFiles
         stream.Write(content);
     }
 
+    /// <summary>Appends <paramref name="content"/> to an existing file.</summary>
+    public static void Append(string path, byte[] content)
+    {
+        int fd;
+        fixed (byte* name = Terminated(path))
+        {
+            fd = Open(name, 0x1 | 0x400); // O_WRONLY | O_APPEND
+        }
+
+        if (fd < 0)
+        {
+            throw new IOException($"cannot append to {Show(path)} (errno {Marshal.GetLastPInvokeError()})");
+        }
+
+        using var stream = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true), FileAccess.Write);
+        stream.Write(content);
+    }
+
+    public static void SetMode(string path, UnixFileMode mode)
+    {
+        fixed (byte* name = Terminated(path))
+        {
+            if (ChangeMode(name, (uint)mode) != 0)
+            {
+                throw new IOException($"cannot chmod {Show(path)} (errno {Marshal.GetLastPInvokeError()})");
+            }
+        }
+    }
+
+    /// <summary>Creates the symlink <paramref name="path"/> pointing at <paramref name="target"/>.</summary>
+    public static void Symlink(string target, string path)
+    {
+        fixed (byte* to = Terminated(target))
+        fixed (byte* name = Terminated(path))
+        {
+            if (SymlinkAt(to, name) != 0)
+            {
+                throw new IOException($"cannot create the link {Show(path)} (errno {Marshal.GetLastPInvokeError()})");
+            }
+        }
+    }
+
     public static void MakeDirectory(string path)
     {
         fixed (byte* name = Terminated(path))
@@ -259,6 +301,9 @@ public static unsafe partial class RawFiles
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true)]
     private static partial int RenameAt(byte* from, byte* to);
+
+    [LibraryImport("libc", EntryPoint = "symlink", SetLastError = true)]
+    private static partial int SymlinkAt(byte* target, byte* path);
 
     [LibraryImport("libc", EntryPoint = "chmod", SetLastError = true)]
     private static partial int ChangeMode(byte* path, uint mode);

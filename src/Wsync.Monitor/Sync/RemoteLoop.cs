@@ -418,6 +418,13 @@ internal sealed class RemoteLoop : IAsyncDisposable
         }
 
         log.Debug("Sending {Count} paths ({Moves} renames)", entries.Count, batch.Moves.Count);
+        if (log.IsEnabled(Serilog.Events.LogEventLevel.Verbose))
+        {
+            log.Verbose("Batch {Generation}: renames {Moves}; paths {Paths}", batch.Generation,
+                batch.Moves.Select(m => $"{LinuxPath.Display(m.From)} -> {LinuxPath.Display(m.To)}"),
+                entries.Select(e => (e.Kind == PendingKind.Tree ? "tree " : "") + LinuxPath.Display(e.Path)));
+        }
+
         var started = Stopwatch.GetTimestamp();
         using (run)
         {

@@ -41,6 +41,9 @@ internal sealed class TreeWatcher : IDisposable
     private readonly IWatchSink sink;
     private readonly ILogger log;
 
+    /// <summary>WSYNC_LOG_LEVEL=Verbose: every inotify event is logged (for finding a lost change; costly).</summary>
+    private readonly bool tracing;
+
     /// <summary>Drain requests not yet answered; answered once every event queued before them was handed to the sink.</summary>
     private readonly ConcurrentQueue<TaskCompletionSource> drains = new();
 
@@ -75,6 +78,7 @@ internal sealed class TreeWatcher : IDisposable
         this.filter = filter;
         this.sink = sink;
         this.log = log;
+        tracing = log.IsEnabled(Serilog.Events.LogEventLevel.Verbose);
     }
 
     /// <summary>Directories watched now.</summary>
@@ -361,6 +365,12 @@ internal sealed class TreeWatcher : IDisposable
 
     private Outcome Handle(int wd, uint mask, uint cookie, string name, List<Change> changes)
     {
+        if (tracing)
+        {
+            log.Verbose("inotify wd {Watch} ({Directory}) mask {Mask:x} cookie {Cookie} name {Name}",
+                wd, directories.GetValueOrDefault(wd) is { } known ? LinuxPath.Display(known) : "?", mask, cookie, LinuxPath.Display(name));
+        }
+
         if ((mask & Inotify.QueueOverflow) != 0)
         {
             return Outcome.Rescan;
@@ -425,7 +435,12 @@ internal sealed class TreeWatcher : IDisposable
             {
                 if (isDirectory)
                 {
+                    // The watches follow the inode; but a directory created just before the move (in it, or it
+                    // itself) may have been renamed before its IN_CREATE was read, and adding its watch by the
+                    // old name failed. Watching the new name again adds what is missing (the rest keep their
+                    // descriptors): without it, nothing later made inside would ever be seen.
                     RenameTree(from.Path, path);
+                    WatchTree(path);
                 }
 
                 changes.Add(Change.OfMove(from.Path, path, isDirectory));

@@ -137,16 +137,10 @@ public sealed class InotifyLimitCollection;
 [Collection(nameof(InotifyLimitCollection))]
 public sealed class OverflowTests(ITestOutputHelper output)
 {
-    private const string QueueLimit = "/proc/sys/fs/inotify/max_queued_events";
-
     /// <summary>Events in the flood (issue 5); raised to several times the queue limit should the limit be higher.</summary>
     private const int FloodEvents = 200_000;
 
-    /// <summary>
-    /// The queue limit the monitor's inotify instance is created with, when the test may set it (root). The
-    /// watcher drains the default 16,384 faster than one writer fills it (measured: 200,000 touches, no
-    /// overflow), so an overflow is only certain with a small queue; the flood exceeds either.
-    /// </summary>
+    /// <summary>The queue limit the monitor's inotify instance is created with, when the test may set it (root); the flood exceeds either.</summary>
     private const int LoweredLimit = 64;
 
     /// <summary>Files the flood touches in turn: the kernel merges an event only with an identical one at the queue's tail.</summary>
@@ -158,28 +152,14 @@ public sealed class OverflowTests(ITestOutputHelper output)
         await using var setup = await MirrorSetup.StartAsync("mf");
         var workspace = setup.Temp.CreateDirectory("web");
         var mirror = setup.Temp.CreateDirectory("mirror");
-        var original = File.ReadAllText(QueueLimit).Trim();
-        var canLower = Environment.UserName == "root";
-        var limit = canLower ? LoweredLimit : int.Parse(original, System.Globalization.CultureInfo.InvariantCulture);
+        var canLower = InotifyQueue.CanLower;
+        var limit = canLower ? LoweredLimit : InotifyQueue.Current;
         var events = Math.Max(FloodEvents, 4 * limit);
-        try
+        await InotifyQueue.WhileLoweredAsync(LoweredLimit, async () =>
         {
-            if (canLower)
-            {
-                // For the monitor's inotify instance only: the limit is read when an instance is created.
-                File.WriteAllText(QueueLimit, LoweredLimit.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-
             await setup.AddWorkspaceAsync(workspace);
             await Poll.UntilAsync(async () => (await setup.WorkspaceAsync("web")).WatchedDirectories > 0, MirrorSetup.Deadline, "the monitor to watch");
-        }
-        finally
-        {
-            if (canLower)
-            {
-                File.WriteAllText(QueueLimit, original);
-            }
-        }
+        });
 
         await setup.ConnectLocalAsync("web", mirror);
 

@@ -11,7 +11,7 @@
     RequiredAssemblies     = @('Wsync.Protocol.dll')
     FormatsToProcess       = @('wsync.Format.ps1xml')
     CmdletsToExport        = @(
-        'Start-WsyncDaemon', 'Stop-WsyncDaemon', 'Get-WsyncDaemon',
+        'Start-WsyncDaemon', 'Stop-WsyncDaemon', 'Get-WsyncDaemon', 'Register-WsyncDaemon', 'Unregister-WsyncDaemon',
         'Add-WsyncWorkspace', 'Get-WsyncWorkspace', 'Remove-WsyncWorkspace',
         'Connect-WsyncRemote', 'Disconnect-WsyncRemote', 'Get-WsyncRemote',
         'Sync-WsyncWorkspace', 'Wait-WsyncWorkspace', 'Suspend-WsyncWorkspace', 'Resume-WsyncWorkspace',

@@ -3,7 +3,11 @@ using Wsync.Engine;
 
 namespace Wsync.Commands;
 
-/// <summary>Gets the running daemon: its process id, version, socket and start time. Never starts one.</summary>
+/// <summary>
+/// Gets this home's daemon: its process id, version, socket and start time, and whether systemd starts it at
+/// login (Registered). When none runs, the same object with Running false: the home's configuration and
+/// registration. Never starts one.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "WsyncDaemon")]
 [OutputType(typeof(DaemonInfo))]
 public sealed class GetWsyncDaemon : WsyncCmdlet
@@ -15,15 +19,7 @@ public sealed class GetWsyncDaemon : WsyncCmdlet
         try
         {
             var info = Await(DaemonClient.TryGetInfoAsync(Cancellation));
-            if (info is null)
-            {
-                var home = WsyncConfig.ResolveHome();
-                WriteFailure(new WsyncException(ErrorIds.DaemonNotRunning, WsyncErrorCategory.ObjectNotFound, home,
-                    $"No wsync daemon runs for {home}. Start-WsyncDaemon starts it (any other wsync command does too)."), home);
-                return;
-            }
-
-            WriteObject(info);
+            WriteObject(info is null ? DaemonRegistration.NotRunning(WsyncConfig.Load(WsyncConfig.ResolveHome())) : DaemonRegistration.Describe(info));
         }
         catch (WsyncException exception)
         {

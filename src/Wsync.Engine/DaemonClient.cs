@@ -18,6 +18,9 @@ public static class DaemonClient
     /// <summary>How long a daemon has to answer the handshake before it counts as wedged.</summary>
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>What <see cref="LaunchAsync"/>'s place reports when systemd started the daemon (a registered home).</summary>
+    private const int UnitStarted = -1;
+
     /// <summary>Serialises connecting and starting, so that concurrent callers share one outcome.</summary>
     private static readonly SemaphoreSlim Gate = new(1, 1);
 
@@ -127,12 +130,17 @@ public static class DaemonClient
             }
             catch (WsyncException exception) when (autoStart && exception.ErrorId == ErrorIds.DaemonNotRunning)
             {
-                notes.Add($"No wsync daemon answers on {config.DaemonCommandSocketPath}; starting {DaemonExecutable} for {config.Home}.");
-                var pid = await LaunchAsync(config, cancellationToken).ConfigureAwait(false);
+                notes.Add($"No wsync daemon answers on {config.DaemonCommandSocketPath}; starting it for {config.Home}.");
+                var pid = await DaemonRegistration.TryStartUnitAsync(config.Home, notes, cancellationToken).ConfigureAwait(false)
+                    ? UnitStarted
+                    : await LaunchAsync(config, cancellationToken).ConfigureAwait(false);
                 connection = await OpenWithRetryAsync(config, cancellationToken).ConfigureAwait(false);
-                notes.Add(pid == 0
-                    ? $"Another caller started the daemon (pid {connection.Info.ProcessId}) at the same moment; connected to it on {connection.SocketPath}."
-                    : $"Started the wsync daemon (pid {pid}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.");
+                notes.Add(pid switch
+                {
+                    0 => $"Another caller started the daemon (pid {connection.Info.ProcessId}) at the same moment; connected to it on {connection.SocketPath}.",
+                    UnitStarted => $"systemd started the wsync daemon (pid {connection.Info.ProcessId}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.",
+                    _ => $"Started {DaemonExecutable} (pid {pid}, wsync {connection.Info.Version}); connected to it on {connection.SocketPath}.",
+                });
                 return connection;
             }
 

@@ -57,6 +57,21 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     /// <summary>Connections a successful probe opened, by remote id, until <see cref="CreateLoop"/> claims them. Guarded by <see cref="gate"/>.</summary>
     private readonly Dictionary<Guid, SshEndpoint> probed = [];
 
+    /// <summary>First pause between checks of a root that is not there yet (Waiting); doubles up to <see cref="RootCheckMax"/>.</summary>
+    private static readonly TimeSpan RootCheckFirst = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest pause between checks of a missing root: a disk mounted late starts mirroring within this.</summary>
+    private static readonly TimeSpan RootCheckMax = TimeSpan.FromSeconds(30);
+
+    /// <summary>Cancels the checks for a missing root; null unless Waiting. Set once per wait (Interlocked), cleared under <see cref="lifecycle"/>.</summary>
+    private CancellationTokenSource? rootCheck;
+
+    /// <summary>
+    /// Set once the watcher reported a change since it started: the root was seen live, so its emptying is a
+    /// halt. Until then an empty root with a non-empty remote is a disk not mounted yet: a wait.
+    /// </summary>
+    private volatile bool changedSinceStart;
+
     private WorkspaceDefinition? workspace;
     private TreeWatcher? watcher;
     private string? filterPath;
@@ -257,7 +272,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         await lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (workspace is not { } definition || state is not (WorkspaceState.Halted or WorkspaceState.Failed))
+            if (workspace is not { } definition || state is not (WorkspaceState.Halted or WorkspaceState.Failed or WorkspaceState.Waiting))
             {
                 return;
             }
@@ -268,6 +283,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
                     $"The workspace root {definition.Path} is still missing; restore it, then Resume-WsyncWorkspace again.");
             }
 
+            StopCheckingRoot();
             watcher?.Dispose();
             watcher = null;
             SetState(definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching, null);
@@ -301,6 +317,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     public void OnChanges(IReadOnlyList<Change> changes)
     {
+        changedSinceStart = true;
         foreach (var loop in loops.Values)
         {
             loop.Pending.Add(changes);
@@ -331,13 +348,123 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         filterPath = Path.Combine(RuntimeDirectory(), $"{definition.Id:n}.filter");
         watcher = new TreeWatcher(definition.Path, filter, this, log) { ExcludePatterns = definition.Exclude };
         WriteFilter(filter);
+        changedSinceStart = false;
         if (!Directory.Exists(definition.Path))
         {
-            Halt(WorkspaceState.Halted, $"The workspace root {definition.Path} does not exist; mirroring stopped so that no remote file is deleted. Restore it, then Resume-WsyncWorkspace.");
+            Wait(definition, untilEntries: false, $"The workspace root {definition.Path} does not exist (a disk not mounted yet?): nothing is sent, " +
+                "and mirroring starts by itself once it is there.");
             return;
         }
 
         watcher.Start();
+    }
+
+    /// <summary>
+    /// The safety stop refused a batch. An empty root at the monitor's start, before any change was seen in it, is
+    /// most likely a disk not mounted yet: wait for entries. Anything else halts until Resume-WsyncWorkspace.
+    /// </summary>
+    private void OnSafetyStop(SafetyStop.Refusal refusal, string why)
+    {
+        if (refusal == SafetyStop.Refusal.RootEmpty && !changedSinceStart && workspace is { } definition)
+        {
+            Wait(definition, untilEntries: true, $"The workspace root {definition.Path} is empty but a remote is not (a disk not mounted yet?): nothing is sent, " +
+                "and mirroring starts by itself once the root has entries. If you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.");
+            return;
+        }
+
+        Halt(WorkspaceState.Halted, why);
+    }
+
+    /// <summary>Waiting: nothing is sent, and the root is checked with backoff until it exists (and, if asked, has entries).</summary>
+    private void Wait(WorkspaceDefinition definition, bool untilEntries, string why)
+    {
+        SetState(WorkspaceState.Waiting, why, onlyFrom: current => current is not (WorkspaceState.Halted or WorkspaceState.Failed or WorkspaceState.Stopped));
+        log.Warning("{Reason}", why);
+        foreach (var loop in loops.Values)
+        {
+            loop.SetHalted(why);
+        }
+
+        Changed();
+        var check = new CancellationTokenSource();
+        if (Interlocked.CompareExchange(ref rootCheck, check, null) is not null)
+        {
+            check.Dispose(); // already checking
+            return;
+        }
+
+        _ = Task.Run(() => CheckRootAsync(definition, untilEntries, check.Token));
+    }
+
+    private async Task CheckRootAsync(WorkspaceDefinition definition, bool untilEntries, CancellationToken token)
+    {
+        try
+        {
+            for (var delay = RootCheckFirst; !RootReady(definition.Path, untilEntries); delay = delay * 2 < RootCheckMax ? delay * 2 : RootCheckMax)
+            {
+                await Task.Delay(delay, token).ConfigureAwait(false);
+            }
+
+            await lifecycle.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // resumed or stopping
+        }
+
+        try
+        {
+            if (token.IsCancellationRequested || state != WorkspaceState.Waiting || workspace is not { } current)
+            {
+                return;
+            }
+
+            // The watcher starts afresh: one made on an empty mount point watches the directory under the mount.
+            StopCheckingRoot();
+            watcher?.Dispose();
+            watcher = null;
+            SetState(current.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching, null);
+            Begin(current);
+            if (state == WorkspaceState.Waiting)
+            {
+                return; // gone again
+            }
+
+            log.Information("The workspace root {Root} is there: reconciling every remote", current.Path);
+            foreach (var loop in loops.Values)
+            {
+                loop.Pending.RequestFullReconcile(); // the safety stop still checks it: an empty root is never mirrored
+                loop.SetHalted(null);
+            }
+
+            Changed();
+        }
+        finally
+        {
+            lifecycle.Release();
+        }
+    }
+
+    private static bool RootReady(string root, bool withEntries)
+    {
+        try
+        {
+            return Directory.Exists(root) && (!withEntries || Directory.EnumerateFileSystemEntries(root).Any());
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Ends the checks for a missing root (resumed, started, or stopping). Called under <see cref="lifecycle"/>.</summary>
+    private void StopCheckingRoot()
+    {
+        if (Interlocked.Exchange(ref rootCheck, null) is { } check)
+        {
+            check.Cancel();
+            check.Dispose();
+        }
     }
 
     private RemoteLoop CreateLoop(WorkspaceDefinition definition, RemoteDefinition remote)
@@ -353,8 +480,8 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             ? new LocalEndpoint(destination.Path)
             : warm ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
         var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, Report, sendActivity, log);
-        loop.HaltWorkspace = reason => Halt(WorkspaceState.Halted, reason);
-        if (state is WorkspaceState.Halted or WorkspaceState.Failed)
+        loop.HaltWorkspace = OnSafetyStop;
+        if (state is WorkspaceState.Halted or WorkspaceState.Failed or WorkspaceState.Waiting)
         {
             loop.SetHalted(reason);
         }
@@ -432,6 +559,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         await lifecycle.WaitAsync().ConfigureAwait(false);
         try
         {
+            StopCheckingRoot();
             watcher?.Dispose();
             watcher = null;
             var current = loops;

@@ -63,6 +63,9 @@ public static class ErrorIds
     public const string SshOptionInvalid = "SshOptionInvalid";
     public const string SshOptionUnsafe = "SshOptionUnsafe";
     public const string SshAuthenticationFailed = "SshAuthenticationFailed";
+
+    /// <summary>Register-WsyncDaemon found no systemd user manager to register with (containers, minimal hosts).</summary>
+    public const string SystemdUserManagerUnavailable = "SystemdUserManagerUnavailable";
     public const string HostKeyUnknown = "HostKeyUnknown";
     public const string HostKeyChanged = "HostKeyChanged";
 

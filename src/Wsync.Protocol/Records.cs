@@ -20,6 +20,12 @@ public enum WorkspaceState
 
     /// <summary>No monitor runs (the daemon is stopping).</summary>
     Stopped,
+
+    /// <summary>
+    /// At its monitor's start the root was missing, or empty while a remote is not (a disk not mounted yet):
+    /// checked again with backoff, mirroring starts by itself once it is there. See StateReason.
+    /// </summary>
+    Waiting,
 }
 
 /// <summary>Where one remote stands, as its monitor loop last reported.</summary>
@@ -193,6 +199,20 @@ public sealed record DaemonInfo
 
     /// <summary>Watch-WsyncWorkspace calls being served now (each has its own bounded event queue).</summary>
     public int WatcherCount { get; init; }
+
+    /// <summary>False when no daemon runs (Get-WsyncDaemon then tells the home's configuration and registration).</summary>
+    public bool Running { get; init; } = true;
+
+    /// <summary>True when a systemd user unit starts this home's daemon at login (Register-WsyncDaemon).</summary>
+    public bool Registered { get; init; }
+
+    /// <summary>The home's systemd user unit, registered or not: wsyncd.service for the default home.</summary>
+    public string? UnitName { get; init; }
+
+    public string? UnitPath { get; init; }
+
+    /// <summary>Whether the user's systemd manager starts at boot without a login (loginctl enable-linger); null when unknown.</summary>
+    public bool? Lingering { get; init; }
 }
 
 public sealed record AddWorkspaceRequest

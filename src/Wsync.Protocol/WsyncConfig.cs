@@ -77,8 +77,11 @@ public sealed class WsyncConfig
             return System.IO.Path.GetFullPath(ExpandTilde(fromEnvironment));
         }
 
-        return System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".wsync");
+        return DefaultHome();
     }
+
+    /// <summary>The home when $WSYNC_HOME is not set: ~/.wsync.</summary>
+    public static string DefaultHome() => System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".wsync");
 
     /// <summary>Reads the configuration of <paramref name="home"/>; defaults when the file is missing.</summary>
     /// <exception cref="WsyncConfigException">A malformed line.</exception>

@@ -106,6 +106,21 @@ public static class Processes
         return found;
     }
 
+    /// <summary>Every live process named <paramref name="name"/> (comm) with <paramref name="argument"/> as one of its arguments.</summary>
+    public static IReadOnlyList<int> Named(string name, string argument)
+    {
+        var found = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), out var pid) && Name(pid) == name && CommandLine(pid).Contains(argument) && IsAlive(pid))
+            {
+                found.Add(pid);
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>The argument vector of a process (empty once it is gone).</summary>
     public static IReadOnlyList<string> CommandLine(int pid)
     {
@@ -155,4 +170,16 @@ public static class Processes
 
         Poll.Until(() => !IsAlive(pid), TimeSpan.FromSeconds(10), $"process {pid} to die");
     }
+
+    /// <summary>Sends SIGTERM (a polite stop); the caller waits for the exit.</summary>
+    public static void Terminate(int pid)
+    {
+        if (IsAlive(pid))
+        {
+            _ = SendSignal(pid, 15);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 }

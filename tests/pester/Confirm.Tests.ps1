@@ -156,6 +156,6 @@ Describe '-WhatIf changes nothing' {
 
         Start-WsyncDaemon -WhatIf
 
-        Get-WsyncDaemon -ErrorAction Ignore | Should -BeNullOrEmpty
+        (Get-WsyncDaemon).Running | Should -BeFalse
     }
 }

@@ -11,11 +11,17 @@ Describe 'The daemon cmdlets' {
         Clear-WsyncTest $root
     }
 
-    It 'Get-WsyncDaemon reports that none runs, and does not start one' {
-        $record = { Get-WsyncDaemon -ErrorAction Stop } | Should -Throw -ErrorId 'DaemonNotRunning,Wsync.Commands.GetWsyncDaemon' -PassThru
-        $record.CategoryInfo.Category | Should -Be 'ObjectNotFound'
-        $record.TargetObject | Should -Be $env:WSYNC_HOME
+    It 'Get-WsyncDaemon reports that none runs, with the home and its registration, and does not start one' {
+        $info = Get-WsyncDaemon -ErrorAction Stop
+        $info | Should -BeOfType 'Wsync.DaemonInfo'
+        $info.Running | Should -BeFalse
+        $info.ProcessId | Should -Be 0
+        $info.Home | Should -Be $env:WSYNC_HOME
+        $info.SocketPath | Should -Be (Join-Path $env:WSYNC_HOME 'wsyncd.sock')
+        $info.Registered | Should -BeFalse
+        $info.UnitName | Should -BeLike 'wsyncd-*.service'
         Test-Path (Join-Path $env:WSYNC_HOME 'wsyncd.sock') | Should -BeFalse
+        ($info | Format-List | Out-String) | Should -Match 'Running\s+: False'
     }
 
     It 'Start-WsyncDaemon starts one daemon, detached, and a second start finds it' {

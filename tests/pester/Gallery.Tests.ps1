@@ -119,7 +119,7 @@ Describe 'The linux-arm64 daemon and monitor, under qemu-user, without .NET' {
         $previous = $env:WSYNC_HOME
         try {
             $env:WSYNC_HOME = $armHome
-            Wait-Until -TimeoutSec 60 -Because 'the arm64 daemon to listen' { $daemon.HasExited -or (Get-WsyncDaemon -ErrorAction Ignore) }
+            Wait-Until -TimeoutSec 60 -Because 'the arm64 daemon to listen' { $daemon.HasExited -or (Get-WsyncDaemon).Running }
             if ($daemon.HasExited) {
                 throw "The arm64 daemon exited with code $($daemon.ExitCode): $($daemon.StandardError.ReadToEnd())"
             }

@@ -66,7 +66,7 @@ Describe 'Get-WsyncLog' {
         foreach ($id in $pids) { Wait-Until { -not (Test-ProcessAlive $id) } -Because "process $id to exit" }
 
         (Get-WsyncLog -Tail 5).Message | Should -Contain 'Stopped'
-        Get-WsyncDaemon -ErrorAction Ignore | Should -BeNullOrEmpty -Because 'reading the logs starts no daemon'
+        (Get-WsyncDaemon).Running | Should -BeFalse -Because 'reading the logs starts no daemon'
     }
 
     It 'gives exactly the last 3 entries with -Tail 3, and filters by -Level and -Since' {

@@ -49,7 +49,7 @@ function Initialize-WsyncTest {
 function Get-WsyncTestProcessIds {
     <# The daemon of the current home and its monitors. #>
     $daemon = Get-WsyncDaemon -ErrorAction Ignore
-    if (-not $daemon) {
+    if (-not $daemon.Running) {
         return @()
     }
     @($daemon.ProcessId) + @(Get-ChildProcessId $daemon.ProcessId)

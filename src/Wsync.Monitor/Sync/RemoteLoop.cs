@@ -110,11 +110,21 @@ internal sealed class RemoteLoop : IAsyncDisposable
         this.changed = changed;
         this.log = log.ForContext("Remote", definition.Name);
         destination = Destination.Parse(definition.Destination, definition.Port);
-        safety = new SafetyStop(root, endpoint, definition.Destination, reason => (HaltWorkspace ?? SetHalted)(reason));
+        safety = new SafetyStop(root, endpoint, definition.Destination, (refusal, reason) =>
+        {
+            if (HaltWorkspace is { } halt)
+            {
+                halt(refusal, reason);
+            }
+            else
+            {
+                SetHalted(reason);
+            }
+        });
     }
 
     /// <summary>Halts the whole workspace (the safety stop); set by the monitor. Unset, only this remote stops.</summary>
-    public Action<string>? HaltWorkspace { get; set; }
+    public Action<SafetyStop.Refusal, string>? HaltWorkspace { get; set; }
 
     public RemoteDefinition Definition { get; }
 
@@ -319,6 +329,16 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     continue; // not sent because the workspace halted (the safety stop): nothing to retry until Resume
                 }
 
+                if (!batch.FullReconcile && result.Outcome == RsyncOutcome.Permanent)
+                {
+                    // rsync refused the list itself: a path changed type between the check and rsync reading it
+                    // ("invalid path from sender", exit 2). A full reconcile lists nothing and walks the tree as it is.
+                    log.Warning("An incremental batch to {Destination} failed ({Error}); reconciling fully instead", Definition.Destination, result.Describe());
+                    Pending.RequestFullReconcile();
+                    Disarm();
+                    continue;
+                }
+
                 // Some files failed (rsync 23: a full disk, a permission denied on the remote): the cause is
                 // outside wsync and passes once someone fixes it, so keep retrying, backing off to 30 s.
                 var permanent = result.Outcome is RsyncOutcome.Permanent;
@@ -444,11 +464,14 @@ internal sealed class RemoteLoop : IAsyncDisposable
     private List<(string Path, PendingKind Kind)> Reachable(IReadOnlyList<(string Path, PendingKind Kind)> entries)
     {
         var cut = new HashSet<string>(StringComparer.Ordinal);
+        var parents = new Dictionary<string, bool>(StringComparer.Ordinal);
         var reachable = new List<(string Path, PendingKind Kind)>(entries.Count);
         foreach (var entry in entries)
         {
-            if (entry.Path.Length > 0 && IsBelowAny(entry.Path, cut))
+            if (entry.Path.Length > 0 && (IsBelowAny(entry.Path, cut) || !ParentIsDirectory(entry.Path)))
             {
+                // Below a path that is no longer a directory: that path's own change (this batch's, or the next's)
+                // deletes or replaces it whole on the remote, and rsync would fail on this one.
                 continue;
             }
 
@@ -460,6 +483,23 @@ internal sealed class RemoteLoop : IAsyncDisposable
         }
 
         return reachable;
+
+        bool ParentIsDirectory(string path)
+        {
+            var slash = path.LastIndexOf('/');
+            if (slash < 0)
+            {
+                return true;
+            }
+
+            var parent = path[..slash];
+            if (!parents.TryGetValue(parent, out var isDirectory))
+            {
+                parents[parent] = isDirectory = Posix.Status(Path.Combine(root, parent)).Kind == FileKind.Directory;
+            }
+
+            return isDirectory;
+        }
 
         static bool IsBelowAny(string path, HashSet<string> cut)
         {

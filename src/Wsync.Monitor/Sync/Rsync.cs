@@ -76,10 +76,15 @@ internal static class Rsync
 
     public static string Meaning(int exitCode) => ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Meaning : "unknown";
 
-    /// <summary>The options every transfer shares: recurse, links as links, permissions, times; mirror deletions.</summary>
+    /// <summary>
+    /// The options every transfer shares: recurse, links as links, permissions, times, holes; mirror deletions.
+    /// Not -H: rsync links only names one run sees together, so incremental batches would link some names and
+    /// copy others; every name is its own file on a remote instead (see TreeWatcher.NoteInPlaceChange).
+    /// </summary>
     public static IEnumerable<string> CommonArguments()
     {
         yield return "-rlpt";
+        yield return "-S"; // --sparse: holes stay holes (a 64 MB sparse file does not take 64 MB on the remote)
         yield return "--delete";
         yield return "--force";
         yield return "-s"; // --secluded-args (--protect-args before 3.2.4): file names never meet the remote shell

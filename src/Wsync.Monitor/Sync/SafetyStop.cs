@@ -16,8 +16,15 @@ namespace Wsync.Monitor.Sync;
 /// "Empty" means no entry at all, excluded ones included, on either side; a remote that cannot be listed
 /// is not sent to (the batch is retried like a transport failure).
 /// </summary>
-internal sealed class SafetyStop(string root, Endpoint endpoint, string destination, Action<string> halt)
+internal sealed class SafetyStop(string root, Endpoint endpoint, string destination, Action<SafetyStop.Refusal, string> halt)
 {
+    /// <summary>Why a batch was not sent.</summary>
+    public enum Refusal
+    {
+        RootMissing,
+        RootEmpty,
+    }
+
     /// <summary>
     /// 1 after Resume-WsyncWorkspace until the next check consumes it: that check lets an empty root through.
     /// Written by the monitor's lifecycle, read and cleared by the remote's loop (hence Interlocked).
@@ -35,7 +42,7 @@ internal sealed class SafetyStop(string root, Endpoint endpoint, string destinat
     {
         if (!Directory.Exists(root))
         {
-            return Halt($"The workspace root {root} is missing (deleted, moved or unmounted); mirroring stopped so that nothing is deleted on " +
+            return Halt(Refusal.RootMissing, $"The workspace root {root} is missing (deleted, moved or unmounted); mirroring stopped so that nothing is deleted on " +
                 $"{destination}. Restore it, then Resume-WsyncWorkspace.");
         }
 
@@ -56,15 +63,15 @@ internal sealed class SafetyStop(string root, Endpoint endpoint, string destinat
         }
 
         return remoteHasEntries
-            ? Halt($"The workspace root {root} is empty but {destination} is not; mirroring stopped so that nothing is deleted there. " +
+            ? Halt(Refusal.RootEmpty, $"The workspace root {root} is empty but {destination} is not; mirroring stopped so that nothing is deleted there. " +
                 "If the root was emptied by mistake (an unmounted disk, a failed checkout), restore its content, then Resume-WsyncWorkspace; " +
                 "if you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.")
             : null;
     }
 
-    private RsyncResult Halt(string reason)
+    private RsyncResult Halt(Refusal refusal, string reason)
     {
-        halt(reason);
+        halt(refusal, reason);
         return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, reason);
     }
 

@@ -108,7 +108,7 @@ internal sealed class SshEndpoint : Endpoint
 
                 master.Dispose();
                 master = null;
-                var failure = Classify(text, remote.Destination);
+                var failure = Classify(text, remote.Destination, remote.IdentityFile);
                 if (failure.ErrorId == ErrorIds.HostKeyUnknown && destination.Host is { } host &&
                     await HostKeys.FingerprintsAsync(host, destination.Port, cancellationToken).ConfigureAwait(false) is { Count: > 0 } offered)
                 {
@@ -420,7 +420,7 @@ internal sealed class SshEndpoint : Endpoint
     }
 
     /// <summary>What ssh's stderr means, as an error the user can act on.</summary>
-    public static EndpointException Classify(string stderr, string target)
+    public static EndpointException Classify(string stderr, string target, string? identityFile = null)
     {
         var text = stderr.Length > 0 ? stderr : "ssh exited without a message";
         if (text.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", StringComparison.Ordinal) ||
@@ -440,8 +440,12 @@ internal sealed class SshEndpoint : Endpoint
 
         if (text.Contains("Permission denied", StringComparison.Ordinal) || text.Contains("Too many authentication failures", StringComparison.Ordinal))
         {
-            return new EndpointException(ErrorIds.SshAuthenticationFailed, WsyncErrorCategory.PermissionDenied, permanent: true,
-                $"ssh could not log in to {target} with a key (wsync never asks for passwords). Check -IdentityFile and the remote authorized_keys. ssh said: {text}");
+            // Without an agent (a daemon started at boot) the key may only be locked: an agent given later, or a key
+            // without a passphrase, makes the next attempt pass, so this is retried with backoff, not left Failed.
+            var hint = SshKeys.LoginHint(identityFile);
+            return new EndpointException(ErrorIds.SshAuthenticationFailed, WsyncErrorCategory.PermissionDenied, permanent: hint is null,
+                $"ssh could not log in to {target} with a key (wsync never asks for passwords). " +
+                (hint ?? "Check -IdentityFile and the remote authorized_keys.") + $" ssh said: {text}");
         }
 
         if (text.Contains("no such identity", StringComparison.OrdinalIgnoreCase) || text.Contains("not accessible", StringComparison.Ordinal))

@@ -56,14 +56,17 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>IN_MOVED_FROM events waiting for their IN_MOVED_TO, by cookie.</summary>
     private readonly Dictionary<uint, (string Path, bool IsDirectory)> movesOut = [];
 
-    /// <summary>Files being written, by path: when the first and the last write were seen (Environment.TickCount64). Watcher thread only.</summary>
-    private readonly Dictionary<string, (long First, long Last)> writing = new(StringComparer.Ordinal);
+    /// <summary>Files being written, by path: when the first and the last event were seen (Environment.TickCount64), and whether one was a write. Watcher thread only.</summary>
+    private readonly Dictionary<string, (long First, long Last, bool Written)> writing = new(StringComparer.Ordinal);
 
     /// <summary>Deleted (or moved out) paths held back (see <see cref="DeleteQuietMilliseconds"/>). Watcher thread only.</summary>
     private readonly HashSet<string> deleting = new(StringComparer.Ordinal);
 
     /// <summary>When the first and the last held deletion were seen (Environment.TickCount64); meaningless while <see cref="deleting"/> is empty.</summary>
     private (long First, long Last) deletions;
+
+    /// <summary>Set when a file with hard links changed in place since the last hand-over (<see cref="NoteInPlaceChange"/>). Watcher thread only.</summary>
+    private bool linkedFileChanged;
 
     private volatile PathFilter filter;
     private volatile bool stopping;
@@ -215,6 +218,12 @@ internal sealed class TreeWatcher : IDisposable
                     WatchTree("");
                     sink.OnRescanNeeded("the kernel's event queue overflowed; reconciling everything");
                 }
+                else if (linkedFileChanged)
+                {
+                    sink.OnRescanNeeded("a file with more than one name (hard links) changed in place; its other names change with it, unseen");
+                }
+
+                linkedFileChanged = false;
             }
             catch (Exception exception)
             {
@@ -283,6 +292,11 @@ internal sealed class TreeWatcher : IDisposable
         {
             if (all || now >= write.Last + WriteQuietMilliseconds || now >= write.First + WriteHoldMilliseconds)
             {
+                if (write.Written)
+                {
+                    NoteInPlaceChange(path);
+                }
+
                 changes.Add(Change.OfPath(path));
                 writing.Remove(path);
             }
@@ -304,7 +318,8 @@ internal sealed class TreeWatcher : IDisposable
         }
 
         var now = Environment.TickCount64;
-        writing[path] = writing.TryGetValue(path, out var write) ? (write.First, now) : (now, now);
+        var written = (mask & Inotify.Modify) != 0; // IN_CREATE alone is a new name (a hard link, say), not a write
+        writing[path] = writing.TryGetValue(path, out var write) ? (write.First, now, write.Written || written) : (now, now, written);
         return true;
     }
 
@@ -312,6 +327,20 @@ internal sealed class TreeWatcher : IDisposable
     {
         // Already gone: nothing to wait for either.
         return Posix.Status(Path.Combine(root, path)).Kind is FileKind.SymbolicLink or FileKind.Missing;
+    }
+
+    /// <summary>
+    /// A file's content or mode changed in place: if it has other names (hard links), they changed too, and
+    /// the kernel reports only the name it was changed through. Each name is its own file on a remote (no
+    /// rsync -H), so the others are found and sent by a full reconcile (see <see cref="linkedFileChanged"/>).
+    /// One lstat per written file; creating or removing a link is not such a change.
+    /// </summary>
+    private void NoteInPlaceChange(string path)
+    {
+        if (!linkedFileChanged && Posix.Status(Path.Combine(root, path)) is { Kind: FileKind.File, Links: > 1 })
+        {
+            linkedFileChanged = true;
+        }
     }
 
     [Flags]
@@ -482,6 +511,11 @@ internal sealed class TreeWatcher : IDisposable
         // What is left is a change of the entry itself: a file's content or attributes, or a directory's own
         // attributes (IN_ATTRIB: tar and cp -a set them last). A directory's content has events of its own, so
         // its attributes never need a walk of what is below it.
+        if (!isDirectory && (mask & (Inotify.CloseWrite | Inotify.Modify | Inotify.Attrib)) != 0)
+        {
+            NoteInPlaceChange(path);
+        }
+
         changes.Add(Change.OfPath(path));
         return Outcome.None;
     }

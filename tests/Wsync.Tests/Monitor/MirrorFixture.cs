@@ -74,11 +74,14 @@ internal sealed class MirrorSetup : IAsyncDisposable
         (await Client.Call(Api.GetWorkspacesAsync(CancellationToken.None))).Single(w => w.Name == name);
 
     /// <summary>Polls until the workspace is Halted; returns it.</summary>
-    public async Task<Workspace> HaltedAsync(string name)
+    public Task<Workspace> HaltedAsync(string name) => InStateAsync(name, WorkspaceState.Halted);
+
+    /// <summary>Polls until the workspace is in <paramref name="state"/>; returns it.</summary>
+    public async Task<Workspace> InStateAsync(string name, WorkspaceState state)
     {
-        Workspace? halted = null;
-        await Poll.UntilAsync(async () => (halted = await WorkspaceAsync(name)).State == WorkspaceState.Halted, Deadline, $"'{name}' to halt");
-        return halted!;
+        Workspace? found = null;
+        await Poll.UntilAsync(async () => (found = await WorkspaceAsync(name)).State == state, Deadline, $"'{name}' to be {state}");
+        return found!;
     }
 
     public Task<Workspace> AddWorkspaceAsync(string path, string[]? exclude = null, bool gitIgnore = false) =>

@@ -10,7 +10,7 @@
                bin/<rid>/ (wsyncd and wsync-monitor, compiled to native code: no .NET needed where they
                run; building them needs clang or gcc). This machine's architecture always; linux-arm64
                too on an x64 machine with the cross toolchain ($CrossRuntimes), otherwise a warning.
-      Test     Build, then every test: xunit, then Pester. Ends with one line "N passed, N failed, N skipped".
+      Test     Build, then every test: xunit and Pester side by side. Ends with one line "N passed, N failed, N skipped".
       Install  Build, then copy the module into the user's module path (Import-Module wsync works anywhere).
       Demo     Install, then run the main job in a fresh pwsh: mirror a workspace to a local directory.
       Package  Build for every architecture (linux-x64 and linux-arm64: the arm64 cross toolchain is
@@ -291,9 +291,25 @@ function Invoke-Test {
     $totals = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
 
     try {
+        # xunit and Pester run at the same time: both spend most of their time waiting on real processes
+        # (rsync, sshd, daemons), so side by side they take little more than the longer of the two.
+        Invoke-Native dotnet @('build', (Join-Path $Root 'tests/Wsync.TestSupport'), '-c', $Configuration, '--nologo', '-v', 'quiet')
+        Invoke-Native dotnet @('build', (Join-Path $Root 'tests/Wsync.Tests'), '-c', $Configuration, '--nologo', '-v', 'quiet')
+        $pesterResult = Join-Path $results 'pester.json'
+        $pesterLog = Join-Path $results 'pester.log'
+        $pwsh = Get-PwshCommand
+        Write-Step "Pester (in the background; its output follows xunit's, and is in $pesterLog)"
+        $pesterArguments = @($pwsh[1..($pwsh.Count - 1)] + @('-NoProfile', '-File', (Join-Path $Root 'tests/pester/Invoke-PesterRun.ps1'),
+                '-PesterPath', (Get-PesterModulePath), '-ResultPath', $pesterResult))
+        $pester = Start-ThreadJob -ScriptBlock {
+            $command = $using:pwsh
+            $arguments = $using:pesterArguments
+            & $command[0] @arguments *> $using:pesterLog
+        }
+
         Write-Step 'xunit'
         $trx = Join-Path $results 'xunit.trx'
-        & dotnet test (Join-Path $Root 'tests/Wsync.Tests') -c $Configuration --nologo `
+        & dotnet test (Join-Path $Root 'tests/Wsync.Tests') -c $Configuration --nologo --no-build `
             --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' --results-directory $results
         if (Test-Path $trx) {
             $counts = Read-TrxCounts $trx
@@ -304,12 +320,10 @@ function Invoke-Test {
             $totals.Failed += 1
         }
 
+        $pester | Wait-Job | Receive-Job -ErrorAction Continue
+        $pester | Remove-Job
         Write-Step 'Pester'
-        Invoke-Native dotnet @('build', (Join-Path $Root 'tests/Wsync.TestSupport'), '-c', $Configuration, '--nologo', '-v', 'quiet')
-        $pesterResult = Join-Path $results 'pester.json'
-        $pwsh = Get-PwshCommand
-        & $pwsh[0] @($pwsh[1..($pwsh.Count - 1)] + @('-NoProfile', '-File', (Join-Path $Root 'tests/pester/Invoke-PesterRun.ps1'),
-                '-PesterPath', (Get-PesterModulePath), '-ResultPath', $pesterResult))
+        Get-Content $pesterLog -ErrorAction Ignore | Write-Host
         if (Test-Path $pesterResult) {
             $counts = Get-Content -Raw $pesterResult | ConvertFrom-Json
             $totals.Passed += $counts.Passed; $totals.Failed += $counts.Failed; $totals.Skipped += $counts.Skipped

@@ -66,6 +66,21 @@ public static class DaemonClient
         }
     }
 
+    /// <summary>Drops the open connection: the daemon behind it was just replaced (systemctl restart), and may not have closed it yet.</summary>
+    public static async Task ForgetConnectionAsync(CancellationToken cancellationToken)
+    {
+        await Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            current?.Dispose();
+            current = null;
+        }
+        finally
+        {
+            Gate.Release();
+        }
+    }
+
     /// <summary>Starts the daemon unless one runs; returns its info either way.</summary>
     public static async Task<DaemonInfo> StartAsync(ICollection<string> notes, CancellationToken cancellationToken)
     {

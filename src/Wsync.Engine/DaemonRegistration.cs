@@ -92,6 +92,7 @@ public static class DaemonRegistration
         await SystemctlAsync(home, cancellationToken, "daemon-reload").ConfigureAwait(false);
         await SystemctlAsync(home, cancellationToken, "enable", unit).ConfigureAwait(false);
         await SystemctlAsync(home, cancellationToken, "restart", unit).ConfigureAwait(false);
+        await DaemonClient.ForgetConnectionAsync(cancellationToken).ConfigureAwait(false);
         notes.Add($"Enabled and started {unit}.");
         var info = await DaemonClient.StartAsync(notes, cancellationToken).ConfigureAwait(false);
         return Describe(info);

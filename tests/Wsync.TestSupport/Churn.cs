@@ -70,6 +70,21 @@ public sealed class Churn
         }
     }
 
+    /// <summary>
+    /// As fast as the disk allows, no pause: writes and removes one scratch file <paramref name="times"/> times
+    /// (four events each). A small inotify queue overflows for certain in the middle of the churn.
+    /// </summary>
+    public void Flood(int times)
+    {
+        journal.Add($"flood {times}");
+        var scratch = Path.Combine(root, ".flood");
+        for (var i = 0; i < times; i++)
+        {
+            RawFiles.WriteAll(scratch, [(byte)i]);
+            RawFiles.Delete(scratch);
+        }
+    }
+
     private void Step()
     {
         var name = Pick();

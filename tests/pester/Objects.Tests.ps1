@@ -87,6 +87,42 @@ Describe 'Output types and views' {
     }
 }
 
+Describe 'Default table views at 80 columns' {
+    BeforeAll {
+        $long = 'a-name-much-longer-than-any-column-has-room-for'
+        $when = [datetimeoffset]::new(2026, 12, 2, 9, 30, 15, [timespan]::Zero)
+        $remote = [Wsync.Remote]@{
+            Id = [guid]::NewGuid(); WorkspaceId = [guid]::NewGuid(); Workspace = $long; Name = $long; Destination = "me@build1:/srv/$long"
+            Kind = 'Ssh'; State = 'InitialSync'; PendingChanges = 1234567; LastSyncTime = $when
+            LastError = "ssh could not log in to me@build1:/srv/$long with a key (wsync never asks for passwords)."
+        }
+        $samples = [ordered]@{
+            'Get-WsyncWorkspace' = [Wsync.Workspace]@{
+                Id = [guid]::NewGuid(); Name = $long; Path = "/home/me/src/$long/$long"; State = 'Suspended'; Remotes = [Wsync.Remote[]]@($remote, $remote)
+                PendingChanges = 1234567; LastSyncTime = $when
+            }
+            'Get-WsyncRemote'      = $remote
+            'Get-WsyncLog'         = [Wsync.LogEntry]@{ Time = $when; Level = 'Information'; Process = 'wsync-monitor'; Workspace = $long; Message = "Full reconcile to me@build1:/srv/$long ended" }
+            'Watch-WsyncWorkspace' = [Wsync.SyncEvent]@{ Time = $when; Kind = 'WorkspaceStateChanged'; Workspace = $long; Remote = $long; OldState = 'Watching'; NewState = 'Halted'; Message = "The workspace root /home/me/src/$long is missing" }
+        }
+    }
+
+    It '<_> keeps every column on one line, cutting long values with "…"' -ForEach @('Get-WsyncWorkspace', 'Get-WsyncRemote', 'Get-WsyncLog', 'Watch-WsyncWorkspace') {
+        $object = $samples[$_]
+        $lines = @(($object | Format-Table | Out-String -Width 80).Split("`n") | ForEach-Object TrimEnd | Where-Object { $_ })
+        $lines.Count | Should -Be 3 -Because "a header, its rule and one row, none wrapped:`n$($lines -join "`n")"
+        foreach ($line in $lines) {
+            $line.Length | Should -BeLessOrEqual 80 -Because "'$line' must fit 80 columns"
+        }
+        $view = (Get-FormatData $object.GetType().FullName).FormatViewDefinition | Where-Object { $_.Control -is [System.Management.Automation.TableControl] }
+        foreach ($header in $view.Control.Headers.Label) {
+            $lines[0] | Should -Match "\b$header\b" -Because "the $header column must not be pushed off"
+        }
+        $lines[2] | Should -Match '…' -Because 'long values are cut, not wrapped'
+        $lines[2] | Should -Not -Match ([regex]::Escape($long)) -Because 'no value overflows its column'
+    }
+}
+
 Describe 'JSON and CSV' {
     BeforeAll {
         Reset-TestWorkspaces

@@ -199,6 +199,25 @@ Describe 'Register-WsyncDaemon with a systemd user manager' -Skip:([bool]$noUser
         (Get-WsyncLog -Tail 5 | Where-Object Process -EQ wsyncd).Message | Should -Contain 'Stopped' -Because 'the daemon stopped cleanly, not killed'
     }
 
+    It 'registers a second home beside the first, each under a unit named after it' {
+        $first = Register-WsyncDaemon -PassThru -WarningAction SilentlyContinue
+        $previousHome = $env:WSYNC_HOME
+        $env:WSYNC_HOME = Join-Path $root 'second home'
+        try {
+            $second = Register-WsyncDaemon -PassThru -WarningAction SilentlyContinue
+            $second.UnitName | Should -Not -Be $first.UnitName
+            $second.UnitName | Should -BeLike '*second\x20home.service'
+            $second.ProcessId | Should -Not -Be $first.ProcessId
+            $manager.Systemctl('is-active', $first.UnitName).Output.Trim() | Should -Be 'active'
+            $manager.Systemctl('is-active', $second.UnitName).Output.Trim() | Should -Be 'active'
+            (Unregister-WsyncDaemon -PassThru).Registered | Should -BeFalse
+        }
+        finally {
+            $env:WSYNC_HOME = $previousHome
+        }
+        $manager.Systemctl('is-active', $first.UnitName).Output.Trim() | Should -Be 'active' -Because 'unregistering one home leaves the other'
+    }
+
     It 'Unregister-WsyncDaemon removes the unit, its link and the launcher, and stops the daemon; again, it changes nothing' {
         $info = Register-WsyncDaemon -PassThru -WarningAction SilentlyContinue
         $after = Unregister-WsyncDaemon -PassThru

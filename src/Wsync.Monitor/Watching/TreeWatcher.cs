@@ -312,7 +312,7 @@ internal sealed class TreeWatcher : IDisposable
             return false;
         }
 
-        if ((mask & Inotify.Create) != 0 && IsSymbolicLink(path))
+        if ((mask & Inotify.Create) != 0 && IsNeverWritten(path))
         {
             return false; // a symlink is never written or closed: nothing to wait for
         }
@@ -323,10 +323,19 @@ internal sealed class TreeWatcher : IDisposable
         return true;
     }
 
-    private bool IsSymbolicLink(string path)
+    /// <summary>
+    /// True for a new entry that no writer will close: a symlink, one already gone, or a FIFO, socket or device,
+    /// which rsync does not mirror (no -D): that is said in the log, not skipped in silence.
+    /// </summary>
+    private bool IsNeverWritten(string path)
     {
-        // Already gone: nothing to wait for either.
-        return Posix.Status(Path.Combine(root, path)).Kind is FileKind.SymbolicLink or FileKind.Missing;
+        var kind = Posix.Status(Path.Combine(root, path)).Kind;
+        if (kind == FileKind.Other)
+        {
+            log.Warning("{Path} is a FIFO, socket or device file: wsync does not mirror those (only files, directories and symlinks)", LinuxPath.Display(path));
+        }
+
+        return kind is FileKind.SymbolicLink or FileKind.Missing or FileKind.Other;
     }
 
     /// <summary>

@@ -86,7 +86,13 @@ public sealed class ChurnTests(ChurnFixture fixture, ITestOutputHelper output) :
         {
             for (var round = 0; round < Rounds; round++)
             {
-                churn.Run(operations);
+                churn.Run(operations / 2);
+                if (queueLimit is not null)
+                {
+                    churn.Flood(5_000);
+                }
+
+                churn.Run(operations - (operations / 2));
                 await setup.WaitAsync(name);
                 AssertExact(workspace, local, churn, seed, round);
                 AssertExact(workspace, overSsh, churn, seed, round);

@@ -11,6 +11,7 @@ public sealed class TreeWatcherTests : IDisposable
     private readonly TempDirectory temp = new("tw");
     private readonly string root;
     private readonly RecordingSink sink = new();
+    private readonly LoggedEvents logged = new();
     private TreeWatcher? watcher;
 
     public TreeWatcherTests()
@@ -26,7 +27,8 @@ public sealed class TreeWatcherTests : IDisposable
 
     private TreeWatcher Watch(params string[] excludes)
     {
-        watcher = new TreeWatcher(root, PathFilter.For(root, excludes, false), sink, Logger.None) { ExcludePatterns = excludes };
+        var log = new Serilog.LoggerConfiguration().WriteTo.Sink(logged).CreateLogger();
+        watcher = new TreeWatcher(root, PathFilter.For(root, excludes, false), sink, log) { ExcludePatterns = excludes };
         watcher.Start();
         return watcher;
     }
@@ -180,6 +182,16 @@ public sealed class TreeWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_FIFO_which_is_not_mirrored_is_said_in_the_log_not_skipped_in_silence()
+    {
+        Watch();
+        Processes.RunChecked("mkfifo", [At("a-pipe")]);
+        await Seen();
+
+        Assert.Contains(logged.Warnings, warning => warning.Contains("a-pipe", StringComparison.Ordinal) && warning.Contains("does not mirror", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Moving_out_is_a_deletion_and_moving_in_is_a_new_tree()
     {
         Directory.CreateDirectory(At("leaving/sub"));
@@ -224,6 +236,19 @@ public sealed class TreeWatcherTests : IDisposable
         Directory.Delete(root, recursive: true);
 
         await Poll.UntilAsync(() => Task.FromResult(sink.RootLost is not null), TimeSpan.FromSeconds(10), "the root to be reported lost");
+    }
+
+    private sealed class LoggedEvents : Serilog.Core.ILogEventSink
+    {
+        public ConcurrentQueue<string> Warnings { get; } = new();
+
+        public void Emit(Serilog.Events.LogEvent logEvent)
+        {
+            if (logEvent.Level >= Serilog.Events.LogEventLevel.Warning)
+            {
+                Warnings.Enqueue(logEvent.RenderMessage());
+            }
+        }
     }
 
     private sealed class RecordingSink : IWatchSink

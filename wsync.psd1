@@ -8,7 +8,7 @@
     Description            = 'Mirror local workspaces to remote machines in real time: every create, modify, delete, rename, chmod and symlink reaches each attached remote (ssh host or local directory) within milliseconds, through crashes, network cuts and reboots. A per-user daemon, one inotify+rsync monitor per workspace, and cmdlets that return objects.'
     PowerShellVersion      = '7.6'
     CompatiblePSEditions   = @('Core')
-    RequiredAssemblies     = @('Wsync.Protocol.dll')
+    RequiredAssemblies     = @('Wsync.Platform.dll', 'Wsync.Protocol.dll')
     FormatsToProcess       = @('wsync.Format.ps1xml')
     CmdletsToExport        = @(
         'Start-WsyncDaemon', 'Stop-WsyncDaemon', 'Get-WsyncDaemon', 'Register-WsyncDaemon', 'Unregister-WsyncDaemon',

@@ -1,5 +1,6 @@
 using Serilog;
 using Wsync.Rpc;
+using Wsync.Platform;
 
 namespace Wsync.Daemon;
 
@@ -302,7 +303,7 @@ internal sealed class DaemonService(
             return;
         }
 
-        var resolved = NativeMethods.ResolvePath(destination.Path) ?? destination.Path;
+        var resolved = Posix.ResolvePath(destination.Path) ?? destination.Path;
         foreach (var other in registry.Snapshot)
         {
             if (Validation.IsSameOrUnder(resolved, other.Path))

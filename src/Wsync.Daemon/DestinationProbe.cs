@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Wsync.Platform;
 
 namespace Wsync.Daemon;
 

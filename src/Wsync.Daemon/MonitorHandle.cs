@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Serilog;
 using StreamJsonRpc;
 using Wsync.Rpc;
+using Wsync.Platform;
 
 namespace Wsync.Daemon;
 
@@ -32,13 +33,8 @@ internal sealed record SupervisionPolicy
 
     public TimeSpan CrashWindow { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Delay before the first restart; doubles per recent crash up to <see cref="MaxBackoff"/>.</summary>
-    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
-
-    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How long a monitor has to finish its batch and exit when told to stop.</summary>
-    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>The delay before a restart, by recent crashes.</summary>
+    public Backoff Restart { get; init; } = Backoff.MonitorRestart;
 
     /// <summary>Thirty seconds: a ping is answered by the RPC layer at once even mid-transfer, so silence that long means a stopped or wedged process.</summary>
     public static readonly TimeSpan DefaultHeartbeatTimeout = TimeSpan.FromSeconds(30);
@@ -298,8 +294,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 else
                 {
                     state = SupervisionState.Restarting;
-                    var exponent = Math.Min(crashes.Count - 1, 16);
-                    backoff = TimeSpan.FromTicks(Math.Min(policy.MaxBackoff.Ticks, policy.InitialBackoff.Ticks << exponent));
+                    backoff = policy.Restart.After(crashes.Count);
                     wake = Task.CompletedTask;
                 }
             }
@@ -313,8 +308,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 {
                     Time = DateTimeOffset.UtcNow,
                     Kind = SyncEventKind.WorkspaceStateChanged,
-                    OldState = (lastState ?? WorkspaceState.Starting).ToString(),
-                    NewState = nameof(WorkspaceState.Failed),
+                    OldState = SyncStates.Of(lastState ?? WorkspaceState.Starting),
+                    NewState = SyncState.Failed,
                     Message = reason,
                 });
             }
@@ -422,7 +417,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             if (stopping.IsCancellationRequested && !process.HasExited)
             {
                 // Let it finish the batch in flight and close its connections.
-                await monitor.ShutdownAsync(CancellationToken.None).WaitAsync(policy.StopGrace).ConfigureAwait(false);
+                await monitor.ShutdownAsync(CancellationToken.None).WaitAsync(StopGraces.Monitor).ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (stopping.IsCancellationRequested)
@@ -434,7 +429,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             await endHeartbeat.CancelAsync().ConfigureAwait(false);
             // End of input is the monitor's cue to exit; a monitor that ignores it is killed.
             rpc.Dispose();
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var grace = new CancellationTokenSource(StopGraces.MonitorExit);
             try
             {
                 await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);

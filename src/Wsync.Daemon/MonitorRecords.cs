@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Serilog;
+using Wsync.Platform;
 
 namespace Wsync.Daemon;
 
@@ -63,7 +64,7 @@ internal sealed class MonitorRecords(string directory)
                     using var process = Process.GetProcessById(pid);
                     ProcessTree.KillGroup(pid); // the monitor and everything it started, at once
                     process.Kill(); // in case it leads no group (a monitor older than process groups)
-                    process.WaitForExit(TimeSpan.FromSeconds(5));
+                    process.WaitForExit(StopGraces.LeftoverMonitor);
                 }
                 catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
                 {
@@ -80,11 +81,11 @@ internal sealed class MonitorRecords(string directory)
     /// <summary>True when <paramref name="pid"/> runs wsync-monitor for <paramref name="workspaceId"/> (from /proc/PID/cmdline).</summary>
     private static bool IsMonitorOf(int pid, Guid workspaceId)
     {
-        var arguments = ReadOrEmpty($"/proc/{pid}/cmdline").Split('\0');
-        var id = Array.IndexOf(arguments, MonitorHandle.WorkspaceIdArgument);
-        return arguments.Length > 0
+        var arguments = ProcFs.CommandLine(pid);
+        var id = arguments.ToList().IndexOf(MonitorHandle.WorkspaceIdArgument);
+        return arguments.Count > 0
             && Path.GetFileName(arguments[0]) == "wsync-monitor"
-            && id > 0 && id + 1 < arguments.Length
+            && id > 0 && id + 1 < arguments.Count
             && Guid.TryParse(arguments[id + 1], out var running) && running == workspaceId;
     }
 

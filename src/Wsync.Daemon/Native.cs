@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Wsync.Platform;
 
 namespace Wsync.Daemon;
 
@@ -40,13 +41,13 @@ internal static partial class Native
 
         // The runtime may hold duplicates of the standard streams (its console layer dups them); the
         // starter sees end-of-file only when every copy of the pipe's write end is gone.
-        var streams = new[] { 0, 1, 2 }.Select(DescribeFd)
+        var streams = new[] { 0, 1, 2 }.Select(ProcFs.DescriptorTarget)
             .Where(target => target is not null && (target.StartsWith("pipe:", StringComparison.Ordinal) ||
                 target.StartsWith("socket:", StringComparison.Ordinal) || target.StartsWith("/dev/pts/", StringComparison.Ordinal)))
             .ToHashSet();
-        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        foreach (var fd in ProcFs.OpenDescriptors().ToList())
         {
-            if (int.TryParse(Path.GetFileName(entry), out var fd) && fd > 2 && fd != devNull && streams.Contains(DescribeFd(fd)))
+            if (fd > 2 && fd != devNull && streams.Contains(ProcFs.DescriptorTarget(fd)))
             {
                 Dup2(devNull, fd);
             }
@@ -58,19 +59,6 @@ internal static partial class Native
         if (devNull > 2)
         {
             Close(devNull);
-        }
-    }
-
-    /// <summary>What an open descriptor refers to ("pipe:[1234]", a path), or null.</summary>
-    private static string? DescribeFd(int fd)
-    {
-        try
-        {
-            return new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
-        }
-        catch (IOException)
-        {
-            return null;
         }
     }
 

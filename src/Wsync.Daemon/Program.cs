@@ -4,20 +4,9 @@ using Serilog;
 
 namespace Wsync.Daemon;
 
-/// <summary>
-/// wsyncd [--home DIR] [--detach]. Exit codes: 0 stopped on request, 1 failed, 2 configuration unusable,
-/// 3 already running, 4 ended by the watchdog (state poisoned or deadlocked), 64 bad command line.
-/// </summary>
+/// <summary>wsyncd [--home DIR] [--detach]; its exit codes are <see cref="DaemonExit"/>.</summary>
 internal static class Program
 {
-    public const int ExitFailed = 1;
-    public const int ExitConfiguration = 2;
-    public const int ExitAlreadyRunning = 3;
-
-    /// <summary>The watchdog found the state poisoned or deadlocked; the next cmdlet starts a fresh daemon.</summary>
-    public const int ExitWatchdog = 4;
-    public const int ExitUsage = 64;
-
     private const string Usage = """
         usage: wsyncd [--home DIR] [--detach]
           --home DIR   the wsync home (default: $WSYNC_HOME, or ~/.wsync)
@@ -50,7 +39,7 @@ internal static class Program
                     return 0;
                 default:
                     Console.Error.WriteLine($"wsyncd: unknown argument '{args[i]}'\n{Usage}");
-                    return ExitUsage;
+                    return (int)DaemonExit.Usage;
             }
         }
 
@@ -68,14 +57,14 @@ internal static class Program
         catch (Exception exception) when (exception is WsyncConfigException or WsyncException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"wsyncd: {exception.Message}");
-            return ExitConfiguration;
+            return (int)DaemonExit.ConfigurationUnusable;
         }
 
         if (Encoding.UTF8.GetByteCount(config.DaemonCommandSocketPath) > WsyncConfig.MaxSocketPathBytes)
         {
             Console.Error.WriteLine($"wsyncd: DaemonCommandSocketPath '{config.DaemonCommandSocketPath}' is longer than " +
                 $"{WsyncConfig.MaxSocketPathBytes} bytes, the limit of a Unix socket path; choose a shorter one in {config.ConfigFilePath}.");
-            return ExitConfiguration;
+            return (int)DaemonExit.ConfigurationUnusable;
         }
 
         var log = Logging.Create(config.LogDirectory, "wsyncd", "wsyncd", console: !detach);
@@ -87,7 +76,7 @@ internal static class Program
         {
             log.Fatal(exception, "wsyncd failed");
             Console.Error.WriteLine($"wsyncd: {exception.Message}");
-            return ExitFailed;
+            return (int)DaemonExit.Failed;
         }
         finally
         {
@@ -106,14 +95,14 @@ internal static class Program
         if (instance is null)
         {
             Console.Error.WriteLine($"wsyncd: already running for {config.Home} (pid {holder}, socket {config.DaemonCommandSocketPath}).");
-            return ExitAlreadyRunning;
+            return (int)DaemonExit.AlreadyRunning;
         }
 
         var monitorExecutable = config.MonitorExecutablePath ?? Path.Combine(AppContext.BaseDirectory, "wsync-monitor");
         if (!File.Exists(monitorExecutable))
         {
             Console.Error.WriteLine($"wsyncd: the monitor executable '{monitorExecutable}' does not exist; fix MonitorExecutablePath in {config.ConfigFilePath}.");
-            return ExitConfiguration;
+            return (int)DaemonExit.ConfigurationUnusable;
         }
 
         var store = new WorkspaceStore(config.WorkspaceConfigFilePath);
@@ -126,7 +115,7 @@ internal static class Program
         {
             log.Fatal("{Message}", exception.Message);
             Console.Error.WriteLine($"wsyncd: {exception.Message}");
-            return ExitConfiguration;
+            return (int)DaemonExit.ConfigurationUnusable;
         }
 
         var registry = new WorkspaceRegistry(store, workspaces, faults);
@@ -151,7 +140,7 @@ internal static class Program
         catch (WsyncException exception)
         {
             Console.Error.WriteLine($"wsyncd: {exception.Message}");
-            return exception.ErrorId == ErrorIds.DaemonAlreadyRunning ? ExitAlreadyRunning : ExitConfiguration;
+            return exception.ErrorId == ErrorIds.DaemonAlreadyRunning ? (int)DaemonExit.AlreadyRunning : (int)DaemonExit.ConfigurationUnusable;
         }
 
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
@@ -180,9 +169,9 @@ internal static class Program
         {
             // Serve nothing more: no cleanup that could wait on the broken state. The monitors see their
             // channel close and exit; the next daemon kills any that lingers (MonitorRecords).
-            log.Fatal("Watchdog: {Fault}; ending the daemon (exit code {ExitCode}) so that a fresh one reloads the workspace file", fault, ExitWatchdog);
+            log.Fatal("Watchdog: {Fault}; ending the daemon (exit code {ExitCode}) so that a fresh one reloads the workspace file", fault, (int)DaemonExit.EndedByWatchdog);
             (log as IDisposable)?.Dispose(); // flushes and closes the log file before the process goes
-            Environment.Exit(ExitWatchdog);
+            Environment.Exit((int)DaemonExit.EndedByWatchdog);
         }
 
         await stopWatching.CancelAsync().ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using Serilog;
 using StreamJsonRpc;
 using Wsync.Rpc;
+using Wsync.Platform;
 
 namespace Wsync.Daemon;
 
@@ -107,7 +108,7 @@ internal sealed class RpcServer(string socketPath, DaemonService service, ILogge
     private void Serve(Socket client)
     {
         var peer = Native.GetPeerCredentials(client);
-        var me = NativeMethods.GetEffectiveUserId();
+        var me = Posix.EffectiveUserId();
         if (peer is null || peer.Value.UserId != me)
         {
             log.Warning("Refused a connection from uid {Uid} (pid {Pid}): only uid {Me} may use this daemon",
@@ -145,9 +146,9 @@ internal sealed class RpcServer(string socketPath, DaemonService service, ILogge
             Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        var identity = NativeMethods.Identify(directory);
-        var me = NativeMethods.GetEffectiveUserId();
-        if (identity is null || identity.Value.OwnerUserId != me || (identity.Value.Mode & 0x3f) != 0)
+        var identity = Posix.Status(directory);
+        var me = Posix.EffectiveUserId();
+        if (!identity.Exists || identity.Owner != me || (identity.Mode & 0x3f) != 0)
         {
             throw new WsyncException(ErrorIds.ConfigInvalid, WsyncErrorCategory.SecurityError, directory,
                 $"The socket directory '{directory}' must belong to you and be private (chmod 700 '{directory}'), " +

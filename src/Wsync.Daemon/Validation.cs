@@ -1,3 +1,5 @@
+using Wsync.Platform;
+
 namespace Wsync.Daemon;
 
 /// <summary>
@@ -97,7 +99,7 @@ internal static class Validation
                 $"'{path}' is a file; a workspace is a directory.");
         }
 
-        var resolved = NativeMethods.ResolvePath(path);
+        var resolved = Posix.ResolvePath(path);
         if (resolved is null || !Directory.Exists(resolved))
         {
             throw new WsyncException(ErrorIds.WorkspacePathNotFound, WsyncErrorCategory.ObjectNotFound, path,

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using Wsync.Rpc;
+using Wsync.Platform;
 
 namespace Wsync.Engine;
 
@@ -117,7 +118,7 @@ public static class DaemonClient
         }
 
         var deadline = Stopwatch.StartNew();
-        while (ProcessIsAlive(info.ProcessId))
+        while (ProcFs.IsAlive(info.ProcessId))
         {
             if (deadline.Elapsed > timeout)
             {
@@ -298,35 +299,20 @@ public static class DaemonClient
         if (process.HasExited || process.WaitForExit(50))
         {
             var message = (await errors.ConfigureAwait(false)).Trim();
-            switch (process.ExitCode)
+            switch ((DaemonExit)process.ExitCode)
             {
-                case 0:
+                case DaemonExit.Stopped:
                     break;
-                case 3: // already running: another caller won the race; its socket answers shortly
+                case DaemonExit.AlreadyRunning: // another caller won the race; its socket answers shortly
                     return 0;
-                default:
+                case var exit:
                     throw new WsyncException(ErrorIds.DaemonStartFailed,
-                        process.ExitCode == 2 ? WsyncErrorCategory.InvalidData : WsyncErrorCategory.ResourceUnavailable,
+                        exit == DaemonExit.ConfigurationUnusable ? WsyncErrorCategory.InvalidData : WsyncErrorCategory.ResourceUnavailable,
                         config.Home, message.Length > 0 ? message : $"wsyncd exited with code {process.ExitCode}.");
             }
         }
 
         return process.Id;
-    }
-
-    private static bool ProcessIsAlive(int pid)
-    {
-        try
-        {
-            // Field 3 of /proc/PID/stat is the state; Z is a zombie: exited, waiting to be reaped.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[0];
-            return state != "Z" && state != "X";
-        }
-        catch (IOException)
-        {
-            return false;
-        }
     }
 
     /// <summary>

@@ -14,10 +14,11 @@ public static class SystemdUnit
     public const string LauncherName = "wsyncd-launcher";
 
     /// <summary>
-    /// Exit codes after which restarting cannot help: 2 configuration unusable, 3 already running (another
-    /// daemon holds the home: restarting would loop), 64 bad command line, 66 no daemon installed.
+    /// The exits after which restarting cannot help; restarting a daemon that found another holding its home
+    /// (AlreadyRunning) would loop for good.
     /// </summary>
-    public const string NoRestartExitCodes = "2 3 64 66";
+    public static readonly string NoRestartExitCodes = string.Join(' ',
+        new[] { DaemonExit.ConfigurationUnusable, DaemonExit.AlreadyRunning, DaemonExit.Usage, DaemonExit.NotInstalled }.Select(exit => (int)exit));
 
     /// <summary>
     /// The launcher: runs the daemon of the newest wsync installed in the folder it is given, restoring the
@@ -35,7 +36,7 @@ public static class SystemdUnit
         case $(uname -m) in
             x86_64 | amd64) rid=linux-x64 ;;
             aarch64 | arm64) rid=linux-arm64 ;;
-            *) echo "wsyncd-launcher: wsync has no daemon for $(uname -m)" >&2; exit 64 ;;
+            *) echo "wsyncd-launcher: wsync has no daemon for $(uname -m)" >&2; exit 66 ;;
         esac
         if [ -f "$modules/bin/$rid/wsyncd" ]; then
             bin=$modules/bin/$rid

@@ -21,9 +21,6 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     /// </summary>
     private const int EventQueueCapacity = 256;
 
-    /// <summary>How long a stopping monitor lets batches in flight finish.</summary>
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(3);
-
     private readonly IMonitorHost host;
     private readonly ILogger log;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -56,12 +53,6 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     /// <summary>Connections a successful probe opened, by remote id, until <see cref="CreateLoop"/> claims them. Guarded by <see cref="gate"/>.</summary>
     private readonly Dictionary<Guid, SshEndpoint> probed = [];
-
-    /// <summary>First pause between checks of a root that is not there yet (Waiting); doubles up to <see cref="RootCheckMax"/>.</summary>
-    private static readonly TimeSpan RootCheckFirst = TimeSpan.FromSeconds(1);
-
-    /// <summary>Longest pause between checks of a missing root: a disk mounted late starts mirroring within this.</summary>
-    private static readonly TimeSpan RootCheckMax = TimeSpan.FromSeconds(30);
 
     /// <summary>Cancels the checks for a missing root; null unless Waiting. Set once per wait (Interlocked), cleared under <see cref="lifecycle"/>.</summary>
     private CancellationTokenSource? rootCheck;
@@ -400,9 +391,9 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     {
         try
         {
-            for (var delay = RootCheckFirst; !RootReady(definition.Path, untilEntries); delay = delay * 2 < RootCheckMax ? delay * 2 : RootCheckMax)
+            for (var checks = 1; !RootReady(definition.Path, untilEntries); checks++)
             {
-                await Task.Delay(delay, token).ConfigureAwait(false);
+                await Task.Delay(Backoff.RootCheck.After(checks), token).ConfigureAwait(false);
             }
 
             await lifecycle.WaitAsync(token).ConfigureAwait(false);
@@ -573,11 +564,11 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             }
 
             await Task.WhenAll(current.Values.Select(l => l.DisposeAsync().AsTask()).Concat(unclaimed.Select(e => e.DisposeAsync().AsTask())))
-                .WaitAsync(StopGrace).ConfigureAwait(false);
+                .WaitAsync(StopGraces.RemoteLoops).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            log.Warning("Remotes did not stop within {Grace}", StopGrace);
+            log.Warning("Remotes did not stop within {Grace}", StopGraces.RemoteLoops);
         }
         finally
         {
@@ -612,8 +603,8 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             {
                 Time = DateTimeOffset.UtcNow,
                 Kind = SyncEventKind.WorkspaceStateChanged,
-                OldState = previous.ToString(),
-                NewState = next.ToString(),
+                OldState = SyncStates.Of(previous),
+                NewState = SyncStates.Of(next),
                 Message = why,
             });
         }

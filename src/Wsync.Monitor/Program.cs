@@ -1,6 +1,7 @@
 using Serilog;
 using StreamJsonRpc;
 using Wsync.Rpc;
+using Wsync.Platform;
 
 namespace Wsync.Monitor;
 
@@ -11,9 +12,6 @@ namespace Wsync.Monitor;
 /// </summary>
 internal static class Program
 {
-    /// <summary>How long a monitor told to shut down waits for the daemon to close the channel.</summary>
-    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(2);
-
     /// <summary>
     /// How long a new monitor waits for the previous one of its workspace to let go of the lock. The daemon
     /// kills leftover monitors before it starts new ones, so the lock is normally free or freed within
@@ -23,9 +21,6 @@ internal static class Program
 
     /// <summary>Between two tries of the non-blocking flock while waiting.</summary>
     private static readonly TimeSpan LockRetryInterval = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>EX_TEMPFAIL: another monitor of the workspace still runs; try again later.</summary>
-    private const int ExitLockHeld = 75;
 
     public static async Task<int> Main(string[] args)
     {
@@ -62,7 +57,7 @@ internal static class Program
         if (name is null || logDirectory is null || Console.IsInputRedirected is false)
         {
             Console.Error.WriteLine("wsync-monitor is started by wsyncd, one per workspace; it is not run by hand.");
-            return 64;
+            return (int)MonitorExit.Usage;
         }
 
         // Before any child starts: they join this group, and the daemon kills the group when this monitor
@@ -74,7 +69,7 @@ internal static class Program
         if (lockFile is not null && exclusive is null)
         {
             Console.Error.WriteLine($"wsync-monitor: another monitor of '{name}' still holds {lockFile} after {LockWait.TotalSeconds:0} s.");
-            return ExitLockHeld;
+            return (int)MonitorExit.LockHeld;
         }
 
         var log = Logging.Create(logDirectory, $"monitor-{name}", "wsync-monitor", console: false, workspace: name);
@@ -93,7 +88,7 @@ internal static class Program
 
         // The daemon closes the channel after a shutdown was acknowledged, or by going away: either
         // way there is no one left to serve. A daemon that asked but never closes gets a short grace.
-        var asked = service.Stopped.ContinueWith(_ => Task.Delay(ShutdownGrace), TaskScheduler.Default).Unwrap();
+        var asked = service.Stopped.ContinueWith(_ => Task.Delay(StopGraces.ChannelClose), TaskScheduler.Default).Unwrap();
         await Task.WhenAny(rpc.Completion, asked).ConfigureAwait(false);
         log.Information(service.Stopped.IsCompleted ? "Monitor stopped on request" : "The daemon went away; monitor stopped");
         return 0;

@@ -70,17 +70,46 @@ public sealed record SyncEvent
     /// <summary>How long the batch took to send.</summary>
     public TimeSpan? Duration { get; init; }
 
-    /// <summary>The state before a change: a <see cref="RemoteState"/> or <see cref="WorkspaceState"/> name.</summary>
-    public string? OldState { get; init; }
+    /// <summary>The state before a change: a remote's or a workspace's (see <see cref="SyncState"/>).</summary>
+    public SyncState? OldState { get; init; }
 
-    /// <summary>The state after a change: a <see cref="RemoteState"/> or <see cref="WorkspaceState"/> name.</summary>
-    public string? NewState { get; init; }
+    /// <summary>The state after a change: a remote's or a workspace's (see <see cref="SyncState"/>).</summary>
+    public SyncState? NewState { get; init; }
 
     /// <summary>How many events were left out, for <see cref="SyncEventKind.EventsDropped"/>.</summary>
     public long Dropped { get; init; }
 
     /// <summary>The error, the reason for a state, or what happened, in words.</summary>
     public string? Message { get; init; }
+}
+
+/// <summary>
+/// A state in a <see cref="SyncEvent"/>: every <see cref="RemoteState"/> and every <see cref="WorkspaceState"/>,
+/// by the same names, since one event field holds either. In PowerShell it compares with a string
+/// (<c>Where-Object NewState -eq InSync</c>).
+/// </summary>
+public enum SyncState
+{
+    Starting,
+    Watching,
+    Suspended,
+    Failed,
+    Halted,
+    Stopped,
+    Waiting,
+    Connecting,
+    InitialSync,
+    InSync,
+    Syncing,
+    Retrying,
+}
+
+/// <summary>The <see cref="SyncState"/> of a remote's or a workspace's state: the same name.</summary>
+public static class SyncStates
+{
+    public static SyncState Of(RemoteState state) => Enum.Parse<SyncState>(state.ToString());
+
+    public static SyncState Of(WorkspaceState state) => Enum.Parse<SyncState>(state.ToString());
 }
 
 /// <summary>What <see cref="IWsyncDaemon.WatchAsync"/> streams.</summary>

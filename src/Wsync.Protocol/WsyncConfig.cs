@@ -215,15 +215,15 @@ public sealed class WsyncConfig
             return System.IO.Path.Combine(xdg, "wsync");
         }
 
-        return "/tmp/wsync-" + NativeMethods.GetEffectiveUserId().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return "/tmp/wsync-" + Wsync.Platform.Posix.EffectiveUserId().ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Creates <paramref name="path"/> if needed and makes it 0700; refuses one owned by another user.</summary>
     public static void EnsurePrivateDirectory(string path)
     {
         Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var owner = NativeMethods.GetOwner(path);
-        if (owner != NativeMethods.GetEffectiveUserId())
+        var owner = Wsync.Platform.Posix.Status(path).Owner;
+        if (owner != Wsync.Platform.Posix.EffectiveUserId())
         {
             throw new WsyncException(ErrorIds.ConfigInvalid, WsyncErrorCategory.SecurityError, path,
                 $"'{path}' belongs to uid {owner}, not to you; wsync will not keep its files there.");

@@ -84,6 +84,8 @@ Describe 'Watch-WsyncWorkspace' {
             $failure.Message | Should -Match 'rsync exit code'
             $changed = Find-Event $watch { $_.Kind -eq 'RemoteStateChanged' -and $_.Remote -eq 'disk' -and $_.NewState -eq 'Retrying' } 'disk to be Retrying'
             $changed.OldState | Should -Not -BeNullOrEmpty
+            $changed.NewState | Should -BeOfType [Wsync.SyncState] -Because 'states travel as an enum, which still compares with a string'
+            @($changed) | Where-Object NewState -EQ Retrying | Should -Not -BeNullOrEmpty
             $changed.Message | Should -Be $failure.Message
             Find-Event $watch { $_.Kind -eq 'BatchSent' -and $_.Remote -eq 'far' -and $_.Paths -ge 1 -and $_.Time -gt $sent.Time } 'far to go on' | Out-Null
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Sync;
 

@@ -15,12 +15,6 @@ namespace Wsync.Monitor.Sync;
 /// </summary>
 internal sealed class RemoteLoop : IAsyncDisposable
 {
-    /// <summary>First retry delay after a failure; doubles per consecutive failure.</summary>
-    private static readonly TimeSpan InitialBackoff = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>Longest delay between retries of a failure that may pass (a network cut).</summary>
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-
     /// <summary>Delay between retries of a failure that will not pass by itself (a refused key): slow, but it recovers once fixed.</summary>
     private static readonly TimeSpan PermanentRetry = TimeSpan.FromSeconds(60);
 
@@ -350,7 +344,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     await endpoint.InvalidateAsync().ConfigureAwait(false);
                 }
 
-                await Task.Delay(permanent ? PermanentRetry : Backoff(++failures), token).ConfigureAwait(false);
+                await Task.Delay(permanent ? PermanentRetry : Backoff.RemoteRetry.After(++failures), token).ConfigureAwait(false);
             }
             catch (EndpointException exception)
             {
@@ -359,7 +353,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 FailedAttempt(null);
                 try
                 {
-                    await Task.Delay(exception.Permanent ? PermanentRetry : Backoff(++failures), token).ConfigureAwait(false);
+                    await Task.Delay(exception.Permanent ? PermanentRetry : Backoff.RemoteRetry.After(++failures), token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -376,7 +370,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 SetState(RemoteState.Retrying, exception.Message);
                 try
                 {
-                    await Task.Delay(Backoff(++failures), token).ConfigureAwait(false);
+                    await Task.Delay(Backoff.RemoteRetry.After(++failures), token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -385,9 +379,6 @@ internal sealed class RemoteLoop : IAsyncDisposable
             }
         }
     }
-
-    private static TimeSpan Backoff(int failures) =>
-        TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, InitialBackoff.Ticks << Math.Min(failures - 1, 20)));
 
     /// <summary>One batch: renames first, then one rsync of every listed path (or of everything).</summary>
     private async Task<RsyncResult> SendAsync(Batch batch, CancellationToken token)
@@ -816,12 +807,12 @@ internal sealed class RemoteLoop : IAsyncDisposable
     {
         if (error is not null && error != previousError)
         {
-            report(NewEvent(SyncEventKind.Error) with { NewState = next.ToString(), Message = error });
+            report(NewEvent(SyncEventKind.Error) with { NewState = SyncStates.Of(next), Message = error });
         }
 
         if (previous != next && !RoutineTransitions.Contains((previous, next)))
         {
-            report(NewEvent(SyncEventKind.RemoteStateChanged) with { OldState = previous.ToString(), NewState = next.ToString(), Message = error });
+            report(NewEvent(SyncEventKind.RemoteStateChanged) with { OldState = SyncStates.Of(previous), NewState = SyncStates.Of(next), Message = error });
         }
     }
 

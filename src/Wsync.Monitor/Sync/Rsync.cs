@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Wsync.Platform;
 
 namespace Wsync.Monitor.Sync;
 

@@ -16,12 +16,6 @@ internal sealed class SshEndpoint : Endpoint
     /// <summary>How long a new connection may take before it counts as unreachable.</summary>
     private const int ConnectTimeoutSeconds = 10;
 
-    /// <summary>How long removing the self-test's scratch directory may hold up a loop that is ending.</summary>
-    private static readonly TimeSpan ScratchRemovalTimeout = TimeSpan.FromSeconds(5);
-
-    /// <summary>How long a master asked to exit gets to close its connection; it only sends one message.</summary>
-    private static readonly TimeSpan MasterExitGrace = TimeSpan.FromSeconds(2);
-
     private readonly Destination destination;
     private readonly RemoteDefinition remote;
     private readonly string controlPath;
@@ -232,14 +226,14 @@ internal sealed class SshEndpoint : Endpoint
         // link it would otherwise wait for the master to give up.
         async Task RemoveAsync()
         {
-            using var bound = new CancellationTokenSource(ScratchRemovalTimeout);
+            using var bound = new CancellationTokenSource(StopGraces.RemoteScratch);
             try
             {
                 await RunAsync($"rm -rf -- {directory}", bound.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                log.Warning("Could not remove the self-test directory {Scratch} on {Target} within {Seconds} s", directory, destination.SshTarget, ScratchRemovalTimeout.TotalSeconds);
+                log.Warning("Could not remove the self-test directory {Scratch} on {Target} within {Seconds} s", directory, destination.SshTarget, StopGraces.RemoteScratch.TotalSeconds);
             }
         }
     }
@@ -263,7 +257,7 @@ internal sealed class SshEndpoint : Endpoint
         if (master is { HasExited: false })
         {
             await AskMasterToExitAsync().ConfigureAwait(false);
-            using var grace = new CancellationTokenSource(MasterExitGrace);
+            using var grace = new CancellationTokenSource(StopGraces.SshMaster);
             try
             {
                 await master.WaitForExitAsync(grace.Token).ConfigureAwait(false);
@@ -278,7 +272,7 @@ internal sealed class SshEndpoint : Endpoint
 
     /// <summary>
     /// Asks the master listening on the control socket (this endpoint's or a leftover) to exit cleanly: it
-    /// closes the connection and removes its socket. Waits at most <see cref="MasterExitGrace"/>.
+    /// closes the connection and removes its socket. Waits at most <see cref="StopGraces.SshMaster"/>.
     /// </summary>
     private async Task AskMasterToExitAsync()
     {
@@ -291,7 +285,7 @@ internal sealed class SshEndpoint : Endpoint
         using var exit = Process.Start(stop);
         if (exit is not null)
         {
-            using var grace = new CancellationTokenSource(MasterExitGrace);
+            using var grace = new CancellationTokenSource(StopGraces.SshMaster);
             try
             {
                 await exit.WaitForExitAsync(grace.Token).ConfigureAwait(false);

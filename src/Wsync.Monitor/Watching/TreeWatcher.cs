@@ -586,9 +586,7 @@ internal sealed class TreeWatcher : IDisposable
         }
 
         limitReported = true;
-        var limit = File.Exists("/proc/sys/fs/inotify/max_user_watches")
-            ? File.ReadAllText("/proc/sys/fs/inotify/max_user_watches").Trim()
-            : "?";
+        var limit = ProcFs.Setting("fs/inotify/max_user_watches")?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?";
         var needed = CountDirectories();
         var suggestion = long.TryParse(limit, out var current) ? Math.Max(current * 2, current + needed) : needed * 2;
         var message = $"inotify ran out of watches: the workspace has {needed} directories to watch and fs.inotify.max_user_watches ({limit}) is used up. " +

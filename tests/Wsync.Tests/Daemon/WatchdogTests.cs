@@ -10,8 +10,6 @@ namespace Wsync.Tests.Daemon;
 /// </summary>
 public sealed class WatchdogTests : IDisposable
 {
-    /// <summary>The daemon's exit code when its watchdog ends it (Program.ExitWatchdog).</summary>
-    private const int ExitWatchdog = 4;
 
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
@@ -39,7 +37,7 @@ public sealed class WatchdogTests : IDisposable
 
             var doomed = client.Call(client.Daemon.AddWorkspaceAsync(new AddWorkspaceRequest { Path = temp.CreateDirectory("doomed") }, CancellationToken.None));
 
-            Assert.Equal(ExitWatchdog, daemon.WaitForExit(Deadline));
+            Assert.Equal((int)DaemonExit.EndedByWatchdog, daemon.WaitForExit(Deadline));
             await Assert.ThrowsAsync<WsyncException>(() => doomed); // never acknowledged
             foreach (var monitor in monitors)
             {

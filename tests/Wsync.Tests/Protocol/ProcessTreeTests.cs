@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Wsync.TestSupport;
+using Wsync.Platform;
 
 namespace Wsync.Tests.Protocol;
 

@@ -15,9 +15,9 @@ public enum FileKind
 }
 
 /// <summary>What lstat says of a path: the fields wsync decides on.</summary>
-public readonly record struct FileStatus(FileKind Kind, uint Mode, long Size, ulong Inode, uint Links)
+public readonly record struct FileStatus(FileKind Kind, uint Mode, long Size, ulong Inode, uint Links, uint Owner, ulong Device)
 {
-    public static readonly FileStatus Missing = new(FileKind.Missing, 0, 0, 0, 0);
+    public static readonly FileStatus Missing = new(FileKind.Missing, 0, 0, 0, 0, uint.MaxValue, 0);
 
     public bool Exists => Kind != FileKind.Missing;
 }
@@ -63,7 +63,9 @@ public static unsafe partial class Posix
             0xA000 => FileKind.SymbolicLink,
             _ => FileKind.Other,
         };
-        return new FileStatus(kind, mode & 0xFFFu, *(long*)(buffer + 40), *(ulong*)(buffer + 32), *(uint*)(buffer + 16));
+        // struct statx: nlink at 16, uid at 20, mode at 28, ino at 32, size at 40, dev_major and dev_minor at 136 and 140.
+        var device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140);
+        return new FileStatus(kind, mode & 0xFFFu, *(long*)(buffer + 40), *(ulong*)(buffer + 32), *(uint*)(buffer + 16), *(uint*)(buffer + 20), device);
     }
 
     /// <summary>
@@ -119,6 +121,31 @@ public static unsafe partial class Posix
         }
 
         return entries;
+    }
+
+    /// <summary>The user this process acts as (geteuid).</summary>
+    public static uint EffectiveUserId() => GetEuid();
+
+    /// <summary>The canonical absolute path with every symlink resolved (realpath), or null if it does not exist.</summary>
+    public static string? ResolvePath(string path)
+    {
+        fixed (byte* name = Terminated(path))
+        {
+            var resolved = RealPath(name, null);
+            if (resolved == null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return LinuxPath.FromBytes(new ReadOnlySpan<byte>(resolved, new ReadOnlySpan<byte>(resolved, 4096).IndexOf((byte)0)));
+            }
+            finally
+            {
+                Free(resolved);
+            }
+        }
     }
 
     /// <summary>rename(2); 0 or the errno.</summary>
@@ -177,6 +204,15 @@ public static unsafe partial class Posix
         bytes.CopyTo(terminated, 0);
         return terminated;
     }
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true)]
+    private static partial byte* RealPath(byte* path, byte* resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(byte* pointer);
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
     private static partial int Statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);

@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Wsync;
+namespace Wsync.Platform;
 
 /// <summary>
 /// Ending what a process started. Each monitor leads a process group of its own, which its rsync and ssh
@@ -61,7 +60,7 @@ public static partial class ProcessTree
         }
 
         // Listed before the root dies: its orphans are re-parented and could no longer be found.
-        var descendants = Descendants(root);
+        var descendants = ProcFs.Descendants(root);
         try
         {
             process.Kill();
@@ -74,54 +73,5 @@ public static partial class ProcessTree
         {
             SendSignal(pid, SigKill);
         }
-    }
-
-    /// <summary>The processes below <paramref name="root"/>, parents before their children, from /proc/PID/stat.</summary>
-    public static IReadOnlyList<int> Descendants(int root)
-    {
-        var children = new Dictionary<int, List<int>>();
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && ParentOf(pid) is { } parent)
-            {
-                if (!children.TryGetValue(parent, out var list))
-                {
-                    children[parent] = list = [];
-                }
-
-                list.Add(pid);
-            }
-        }
-
-        var found = new List<int>();
-        var pending = new Queue<int>([root]);
-        while (pending.TryDequeue(out var pid))
-        {
-            foreach (var child in children.GetValueOrDefault(pid) ?? [])
-            {
-                found.Add(child);
-                pending.Enqueue(child);
-            }
-        }
-
-        return found;
-    }
-
-    /// <summary>The parent pid: the second field after the command name, which is in parentheses and may hold any byte.</summary>
-    private static int? ParentOf(int pid)
-    {
-        string stat;
-        try
-        {
-            stat = File.ReadAllText($"/proc/{pid}/stat");
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-
-        var fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var parent) ? parent : null;
     }
 }

@@ -196,23 +196,29 @@ internal sealed class SshEndpoint : Endpoint
         // and must still be able to remove the directory. mkdir refuses an existing name, as mktemp does.
         var temporary = "\"${TMPDIR:-/tmp}\"/";
         var directory = temporary + RemoteShell.Quote(ScratchPrefix(owner) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)));
-        string scratch;
+        int code;
+        string output;
         try
         {
-            var (code, output, _) = await RunAsync(
+            // Not cancelled with the loop: the remote shell outlives an ssh client killed under it, and its mkdir
+            // would then land after the removal below. The command is short, so it is bounded instead.
+            using var bound = new CancellationTokenSource(ScratchRemovalTimeout);
+            (code, output, _) = await RunAsync(
                 $"rm -rf -- {temporary}{ScratchPrefix(owner)}*; d={directory} && mkdir -m 700 -- \"$d\" && mkdir -- \"$d/gone\" && printf '%s' \"$d\"",
-                cancellationToken).ConfigureAwait(false);
-            scratch = output.Trim();
-            if (code != 0 || scratch.Length == 0 || !scratch.StartsWith('/'))
-            {
-                await RemoveAsync().ConfigureAwait(false);
-                return null;
-            }
+                bound.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            code = -1;
+            output = "";
+        }
+
+        var scratch = output.Trim();
+        if (cancellationToken.IsCancellationRequested || code != 0 || scratch.Length == 0 || !scratch.StartsWith('/'))
+        {
             await RemoveAsync().ConfigureAwait(false);
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
+            return null;
         }
 
         var operand = (destination.User is null ? "" : destination.User + "@") +

@@ -470,7 +470,8 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         Endpoint endpoint = destination.Kind == RemoteKind.Local
             ? new LocalEndpoint(destination.Path)
             : warm ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
-        var loop = new RemoteLoop(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, Changed, Report, sendActivity, log);
+        var transport = new RsyncTransport(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, log.ForContext("Remote", remote.Name));
+        var loop = new RemoteLoop(remote, definition.Path, transport, Changed, Report, sendActivity, log);
         loop.HaltWorkspace = OnSafetyStop;
         if (state is WorkspaceState.Halted or WorkspaceState.Failed or WorkspaceState.Waiting)
         {

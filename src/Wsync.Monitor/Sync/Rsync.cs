@@ -5,60 +5,37 @@ using Wsync.Platform;
 
 namespace Wsync.Monitor.Sync;
 
-/// <summary>What a finished rsync run means for the loop.</summary>
-internal enum RsyncOutcome
-{
-    /// <summary>Done: the listed paths are right on the remote.</summary>
-    Success,
-
-    /// <summary>Some files failed (23: a full disk, a permission denied on the remote): Retrying, with backoff, until fixed.</summary>
-    Partial,
-
-    /// <summary>The connection or the remote end failed: reconnect and retry with backoff.</summary>
-    Transient,
-
-    /// <summary>Retrying cannot help (usage, protocol incompatibility, unsupported option).</summary>
-    Permanent,
-}
-
-internal sealed record RsyncResult(int ExitCode, RsyncOutcome Outcome, long BytesSent, long FilesTransferred, string Errors)
-{
-    public string Describe() => $"rsync exit code {ExitCode} ({Rsync.Meaning(ExitCode)}){(Errors.Length > 0 ? ": " + Errors : "")}";
-}
-
 /// <summary>Runs rsync from an argument vector (never a shell) and reads its outcome.</summary>
 internal static class Rsync
 {
     /// <summary>
-    /// rsync's exit codes, classified (NOTES.md; rsync(1) EXIT VALUES). 24 (files vanished) is normal
-    /// while files change: their own events follow. 255 is ssh's own failure.
+    /// rsync's exit codes, classified (rsync(1) EXIT VALUES). 24 (files vanished) is normal while files change:
+    /// their own events follow. 23 (a partial transfer: a full disk, a permission denied on the remote) passes
+    /// once someone fixes it. 255 is ssh's own failure.
     /// </summary>
-    private static readonly Dictionary<int, (RsyncOutcome Outcome, string Meaning)> ExitCodes = new()
+    private static readonly Dictionary<int, (SendOutcome Outcome, string Meaning)> ExitCodes = new()
     {
-        [0] = (RsyncOutcome.Success, "success"),
-        [1] = (RsyncOutcome.Permanent, "syntax or usage error"),
-        [2] = (RsyncOutcome.Permanent, "protocol incompatibility"),
-        [3] = (RsyncOutcome.Transient, "errors selecting input/output files or directories"),
-        [4] = (RsyncOutcome.Permanent, "requested action not supported"),
-        [5] = (RsyncOutcome.Transient, "error starting client-server protocol"),
-        [10] = (RsyncOutcome.Transient, "error in socket I/O"),
-        [11] = (RsyncOutcome.Transient, "error in file I/O"),
-        [12] = (RsyncOutcome.Transient, "error in rsync protocol data stream"),
-        [13] = (RsyncOutcome.Transient, "errors with program diagnostics"),
-        [14] = (RsyncOutcome.Transient, "error in IPC code"),
-        [20] = (RsyncOutcome.Transient, "received SIGUSR1 or SIGINT"),
-        [21] = (RsyncOutcome.Transient, "some error returned by waitpid()"),
-        [22] = (RsyncOutcome.Transient, "error allocating core memory buffers"),
-        [23] = (RsyncOutcome.Partial, "partial transfer due to error"),
-        [24] = (RsyncOutcome.Success, "some source files vanished"),
-        [25] = (RsyncOutcome.Permanent, "the --max-delete limit stopped deletions"),
-        [30] = (RsyncOutcome.Transient, "timeout in data send/receive"),
-        [35] = (RsyncOutcome.Transient, "timeout waiting for daemon connection"),
-        [255] = (RsyncOutcome.Transient, "ssh failed: connection lost or refused"),
+        [0] = (SendOutcome.Success, "success"),
+        [1] = (SendOutcome.Refused, "syntax or usage error"),
+        [2] = (SendOutcome.Refused, "protocol incompatibility"),
+        [3] = (SendOutcome.Transient, "errors selecting input/output files or directories"),
+        [4] = (SendOutcome.Refused, "requested action not supported"),
+        [5] = (SendOutcome.Transient, "error starting client-server protocol"),
+        [10] = (SendOutcome.Transient, "error in socket I/O"),
+        [11] = (SendOutcome.Transient, "error in file I/O"),
+        [12] = (SendOutcome.Transient, "error in rsync protocol data stream"),
+        [13] = (SendOutcome.Transient, "errors with program diagnostics"),
+        [14] = (SendOutcome.Transient, "error in IPC code"),
+        [20] = (SendOutcome.Transient, "received SIGUSR1 or SIGINT"),
+        [21] = (SendOutcome.Transient, "some error returned by waitpid()"),
+        [22] = (SendOutcome.Transient, "error allocating core memory buffers"),
+        [23] = (SendOutcome.Partial, "partial transfer due to error"),
+        [24] = (SendOutcome.Success, "some source files vanished"),
+        [25] = (SendOutcome.Refused, "the --max-delete limit stopped deletions"),
+        [30] = (SendOutcome.Transient, "timeout in data send/receive"),
+        [35] = (SendOutcome.Transient, "timeout waiting for daemon connection"),
+        [255] = (SendOutcome.Transient, "ssh failed: connection lost or refused"),
     };
-
-    /// <summary>rsync's I/O timeout: a connection silent this long fails (exit 30) rather than hanging.</summary>
-    public const int IoTimeoutSeconds = 60;
 
     /// <summary>How often streaming progress is read and reported: a progress bar needs no more.</summary>
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(50);
@@ -72,30 +49,15 @@ internal static class Rsync
     /// <summary>A read at least this large means lines are streaming: the next read waits <see cref="ProgressInterval"/>.</summary>
     private const int StreamingBytes = 4096;
 
-    public static RsyncResult Result(int exitCode, long bytes, long files, string errors) =>
-        new(exitCode, ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Outcome : RsyncOutcome.Transient, bytes, files, errors);
-
-    public static string Meaning(int exitCode) => ExitCodes.TryGetValue(exitCode, out var entry) ? entry.Meaning : "unknown";
-
-    /// <summary>
-    /// The options every transfer shares: recurse, links as links, permissions, times, holes; mirror deletions.
-    /// Not -H: rsync links only names one run sees together, so incremental batches would link some names and
-    /// copy others; every name is its own file on a remote instead (see TreeWatcher.NoteInPlaceChange).
-    /// </summary>
-    public static IEnumerable<string> CommonArguments()
+    /// <summary>What a finished run means: its exit code classified, its statistics, and in words what happened.</summary>
+    public static SendResult Result(int exitCode, long bytes, long files, string errors)
     {
-        yield return "-rlpt";
-        yield return "-S"; // --sparse: holes stay holes (a 64 MB sparse file does not take 64 MB on the remote)
-        yield return "--delete";
-        yield return "--force";
-        yield return "-s"; // --secluded-args (--protect-args before 3.2.4): file names never meet the remote shell
-        yield return "--modify-window=-1"; // compare nanoseconds: the default quick check sees only whole seconds
-        yield return $"--timeout={IoTimeoutSeconds}";
-        yield return "--stats";
+        var (outcome, meaning) = ExitCodes.TryGetValue(exitCode, out var entry) ? entry : (SendOutcome.Transient, "unknown");
+        return new SendResult(outcome, bytes, files, $"rsync exit code {exitCode} ({meaning}){(errors.Length > 0 ? ": " + errors : "")}");
     }
 
     /// <summary>Runs rsync; <paramref name="input"/> goes to its stdin (the --files-from list).</summary>
-    public static async Task<RsyncResult> RunAsync(
+    public static async Task<SendResult> RunAsync(
         IReadOnlyList<string> arguments,
         byte[]? input,
         Action<string>? progressLine,
@@ -340,7 +302,7 @@ internal sealed class RsyncProcess : IDisposable
     }
 
     /// <summary>Hands over <paramref name="input"/> (closing stdin) and waits for the outcome.</summary>
-    public async Task<RsyncResult> RunAsync(byte[]? input, CancellationToken cancellationToken)
+    public async Task<SendResult> RunAsync(byte[]? input, CancellationToken cancellationToken)
     {
         try
         {

@@ -13,10 +13,10 @@ namespace Wsync.Monitor.Sync;
 /// empty        empty         any            send
 /// has entries  any           any            send
 /// </code>
-/// "Empty" means no entry at all, excluded ones included, on either side; a remote that cannot be listed
-/// is not sent to (the batch is retried like a transport failure).
+/// "Empty" means no entry at all, excluded ones included, on either side. A remote that cannot be listed is
+/// not sent to: its <see cref="EndpointException"/> reaches the loop, which retries like any connection failure.
 /// </summary>
-internal sealed class SafetyStop(string root, Endpoint endpoint, string destination, Action<SafetyStop.Refusal, string> halt)
+internal sealed class SafetyStop(string root, Func<CancellationToken, Task<bool>> remoteHasEntries, string destination, Action<SafetyStop.Refusal, string> halt)
 {
     /// <summary>Why a batch was not sent.</summary>
     public enum Refusal
@@ -34,45 +34,27 @@ internal sealed class SafetyStop(string root, Endpoint endpoint, string destinat
     /// <summary>The user resumed the workspace: the next batch may mirror an empty root.</summary>
     public void Acknowledge() => Interlocked.Exchange(ref acknowledged, 1);
 
-    /// <summary>
-    /// Null when the batch may go out; otherwise the result of not sending it (after halting the workspace,
-    /// or because the remote could not be listed).
-    /// </summary>
-    public async Task<RsyncResult?> CheckAsync(CancellationToken cancellationToken)
+    /// <summary>True when the batch may go out; false when the workspace was halted instead.</summary>
+    /// <exception cref="EndpointException">The remote could not be listed.</exception>
+    public async Task<bool> AllowsAsync(CancellationToken cancellationToken)
     {
         if (!Directory.Exists(root))
         {
-            return Halt(Refusal.RootMissing, $"The workspace root {root} is missing (deleted, moved or unmounted); mirroring stopped so that nothing is deleted on " +
+            halt(Refusal.RootMissing, $"The workspace root {root} is missing (deleted, moved or unmounted); mirroring stopped so that nothing is deleted on " +
                 $"{destination}. Restore it, then Resume-WsyncWorkspace.");
+            return false;
         }
 
         var consumed = Interlocked.Exchange(ref acknowledged, 0) == 1;
-        if (consumed || HasEntries(root))
+        if (consumed || HasEntries(root) || !await remoteHasEntries(cancellationToken).ConfigureAwait(false))
         {
-            return null;
+            return true;
         }
 
-        bool remoteHasEntries;
-        try
-        {
-            remoteHasEntries = await endpoint.HasEntriesAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (EndpointException exception)
-        {
-            return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, exception.Message);
-        }
-
-        return remoteHasEntries
-            ? Halt(Refusal.RootEmpty, $"The workspace root {root} is empty but {destination} is not; mirroring stopped so that nothing is deleted there. " +
-                "If the root was emptied by mistake (an unmounted disk, a failed checkout), restore its content, then Resume-WsyncWorkspace; " +
-                "if you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.")
-            : null;
-    }
-
-    private RsyncResult Halt(Refusal refusal, string reason)
-    {
-        halt(refusal, reason);
-        return new RsyncResult(-1, RsyncOutcome.Transient, 0, 0, reason);
+        halt(Refusal.RootEmpty, $"The workspace root {root} is empty but {destination} is not; mirroring stopped so that nothing is deleted there. " +
+            "If the root was emptied by mistake (an unmounted disk, a failed checkout), restore its content, then Resume-WsyncWorkspace; " +
+            "if you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.");
+        return false;
     }
 
     private static bool HasEntries(string directory)

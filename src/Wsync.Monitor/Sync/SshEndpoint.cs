@@ -202,7 +202,7 @@ internal sealed class SshEndpoint : Endpoint
         {
             // Not cancelled with the loop: the remote shell outlives an ssh client killed under it, and its mkdir
             // would then land after the removal below. The command is short, so it is bounded instead.
-            using var bound = new CancellationTokenSource(ScratchRemovalTimeout);
+            using var bound = new CancellationTokenSource(StopGraces.RemoteScratch);
             (code, output, _) = await RunAsync(
                 $"rm -rf -- {temporary}{ScratchPrefix(owner)}*; d={directory} && mkdir -m 700 -- \"$d\" && mkdir -- \"$d/gone\" && printf '%s' \"$d\"",
                 bound.Token).ConfigureAwait(false);

@@ -19,11 +19,11 @@ public sealed class RsyncOutputTests : IDisposable
         var source = FillSource();
         var target = temp.Combine("target");
         var lines = new List<string>();
-        var arguments = new List<string>(Rsync.CommonArguments()) { "--info=progress2", "--", source + "/", target };
+        var arguments = new List<string>(RsyncCommand.Common) { "--info=progress2", "--", source + "/", target };
 
         var result = await Rsync.RunAsync(arguments, null, lines.Add, CancellationToken.None);
 
-        Assert.Equal(RsyncOutcome.Success, result.Outcome);
+        Assert.Equal(SendOutcome.Success, result.Outcome);
         Assert.Equal(Files, result.FilesTransferred);
         Assert.True(result.BytesSent > Files * 100L, $"{result.BytesSent} bytes sent");
         var last = Rsync.ParseProgress(Assert.IsType<string>(lines.LastOrDefault()), "r");
@@ -75,7 +75,7 @@ public sealed class RsyncOutputTests : IDisposable
     private static byte[] RunRsync(string source, string target)
     {
         var start = new ProcessStartInfo("rsync") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in Rsync.CommonArguments().Concat(["--info=progress2", "--", source + "/", target]))
+        foreach (var argument in RsyncCommand.Common.Concat(["--info=progress2", "--", source + "/", target]))
         {
             start.ArgumentList.Add(argument);
         }

@@ -1,0 +1,294 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using Serilog;
+using Wsync.Platform;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>
+/// The rsync transport: every batch is one rsync run over the destination's <see cref="Endpoint"/> (a local
+/// directory, or an ssh ControlMaster), its renames replayed first. While idle it keeps one rsync armed:
+/// started with --files-from=-, rsync opens its ssh session, starts the remote rsync and negotiates before it
+/// reads its list, so the next batch of files costs only its transfer. Before its first incremental batch it
+/// checks once that the remote's rsync deletes with --files-from --delete-missing-args (3.4.3 and some
+/// backports do not); if not, every batch is a full reconcile.
+/// </summary>
+internal sealed class RsyncTransport : ITransport
+{
+    /// <summary>
+    /// The most a batch's paths may take as rsync operands; longer batches go in a --files-from list. Well
+    /// under Linux's limit on a command line (ARG_MAX, a quarter of the stack: 2 MiB) and on one argument (128 KiB).
+    /// </summary>
+    private const long MaxOperandBytes = 64 * 1024;
+
+    private readonly RemoteDefinition definition;
+    private readonly string root;
+    private readonly Endpoint endpoint;
+    private readonly RsyncCommand command;
+    private readonly ILogger log;
+
+    /// <summary>Null until the self-test ran: whether --files-from with --delete-missing-args works against this remote.</summary>
+    private bool? incrementalWorks;
+
+    /// <summary>
+    /// An rsync started ahead of the next batch, connected and waiting for its list; null when none is armed.
+    /// Always the files-only variant: it serves batches of files alone.
+    /// </summary>
+    private RsyncProcess? armed;
+
+    public RsyncTransport(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, ILogger log)
+    {
+        this.definition = definition;
+        this.root = root;
+        this.endpoint = endpoint;
+        this.log = log;
+        command = new RsyncCommand(root, endpoint.RsyncRoot, endpoint.RsyncTransport, filterFile);
+    }
+
+    public bool IsConnected => endpoint.IsConnected;
+
+    public bool WantsPreparation => incrementalWorks is null || (incrementalWorks == true && armed is not { HasExited: false });
+
+    public Task ConnectAsync(CancellationToken cancellationToken) => endpoint.ConnectAsync(cancellationToken);
+
+    public async Task InvalidateAsync()
+    {
+        Disarm();
+        await endpoint.InvalidateAsync().ConfigureAwait(false);
+    }
+
+    public Task<bool> HasEntriesAsync(CancellationToken cancellationToken) => endpoint.HasEntriesAsync(cancellationToken);
+
+    /// <summary>
+    /// Tests the flags (after the first full reconcile rather than before it: attaching waits for no self-test),
+    /// then starts the rsync for the next batch of files: its ssh session, remote rsync and protocol handshake
+    /// are done before the next change, which costs only its transfer.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        incrementalWorks ??= await SelfTestAsync(cancellationToken).ConfigureAwait(false);
+        if (incrementalWorks != true || armed is { HasExited: false })
+        {
+            return;
+        }
+
+        Disarm();
+        try
+        {
+            armed = RsyncProcess.Start(command.Listed(filesOnly: true), takesInput: true, progressLine: null);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            log.Warning("Could not start rsync ahead of the next change: {Error}", exception.Message);
+        }
+    }
+
+    public async Task<SendResult> SendAsync(Batch batch, CancellationToken cancellationToken)
+    {
+        incrementalWorks ??= await SelfTestAsync(cancellationToken).ConfigureAwait(false);
+        if (incrementalWorks == false)
+        {
+            return await ReconcileAsync(_ => { }, cancellationToken).ConfigureAwait(false);
+        }
+
+        await endpoint.MoveAsync(batch.Moves, cancellationToken).ConfigureAwait(false);
+        var entries = Reachable(batch.Entries);
+
+        // Files only (no directory to recurse; a directory listed as a path stands for its own attributes): the
+        // armed rsync serves them. A batch with trees names them as operands, unless they are too many or a
+        // name is not UTF-8 (then a list, which is bytes).
+        var filesOnly = entries.All(e => e.Kind == PendingKind.Path && e.Path.Length > 0);
+        byte[]? list = null;
+        RsyncProcess run;
+        if (!filesOnly && entries.Count > 0 && OperandBytes(entries) <= MaxOperandBytes)
+        {
+            run = RsyncProcess.Start(command.Operands(entries.Select(e => e.Path)), takesInput: false, progressLine: null);
+        }
+        else
+        {
+            list = ListOf(entries);
+            var arguments = command.Listed(filesOnly);
+            if (filesOnly && armed is { HasExited: false } ready && ready.Arguments.SequenceEqual(arguments))
+            {
+                run = ready;
+                armed = null;
+            }
+            else
+            {
+                run = RsyncProcess.Start(arguments, takesInput: true, progressLine: null);
+            }
+        }
+
+        log.Debug("Sending {Count} paths ({Moves} renames)", entries.Count, batch.Moves.Count);
+        if (log.IsEnabled(Serilog.Events.LogEventLevel.Verbose))
+        {
+            log.Verbose("Batch {Generation}: renames {Moves}; paths {Paths}", batch.Generation,
+                batch.Moves.Select(m => $"{LinuxPath.Display(m.From)} -> {LinuxPath.Display(m.To)}"),
+                entries.Select(e => (e.Kind == PendingKind.Tree ? "tree " : "") + LinuxPath.Display(e.Path)));
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using (run)
+        {
+            var result = await run.RunAsync(list, cancellationToken).ConfigureAwait(false);
+            log.Debug("Sent {Count} paths in {Milliseconds:0.0} ms: {Files} files, {Bytes} bytes, {Result}",
+                entries.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds, result.FilesTransferred, result.BytesSent, result.Description);
+            return result;
+        }
+    }
+
+    public async Task<SendResult> ReconcileAsync(Action<SyncProgress> progress, CancellationToken cancellationToken)
+    {
+        // The filter may have changed (a full reconcile follows every change of it): an armed rsync read the old one.
+        Disarm();
+        log.Information("Full reconcile to {Destination}", definition.Destination);
+        var clock = Stopwatch.StartNew();
+        var result = await Rsync.RunAsync(command.Full(), null, line =>
+        {
+            if (Rsync.ParseProgress(line, definition.Name) is { } parsed)
+            {
+                progress(parsed);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        log.Information("Full reconcile to {Destination} ended in {Seconds:0.00} s: {Files} files and {Bytes} bytes sent, {Result}",
+            definition.Destination, clock.Elapsed.TotalSeconds, result.FilesTransferred, result.BytesSent, result.Description);
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Disarm();
+        await endpoint.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Disarm()
+    {
+        armed?.Dispose();
+        armed = null;
+    }
+
+    /// <summary>
+    /// The entries rsync can reach: none below an entry that is not a directory any more, or whose parent is
+    /// not one. A directory deleted with its contents, or replaced by a file or a link, is mirrored whole by its
+    /// own entry (deleted, or replaced under --force; in this batch or the next); rsync would fail on a path
+    /// below a file ("Not a directory", exit 23) and the batch would be retried for ever.
+    /// </summary>
+    private List<(string Path, PendingKind Kind)> Reachable(IReadOnlyList<(string Path, PendingKind Kind)> entries)
+    {
+        var cut = new HashSet<string>(StringComparer.Ordinal);
+        var parents = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var reachable = new List<(string Path, PendingKind Kind)>(entries.Count);
+        foreach (var entry in entries)
+        {
+            if (entry.Path.Length > 0 && (IsBelowAny(entry.Path, cut) || !ParentIsDirectory(entry.Path)))
+            {
+                continue;
+            }
+
+            reachable.Add(entry);
+            if (entry.Path.Length > 0 && Posix.Status(Path.Combine(root, entry.Path)).Kind != FileKind.Directory)
+            {
+                cut.Add(entry.Path);
+            }
+        }
+
+        return reachable;
+
+        bool ParentIsDirectory(string path)
+        {
+            var slash = path.LastIndexOf('/');
+            if (slash < 0)
+            {
+                return true;
+            }
+
+            var parent = path[..slash];
+            if (!parents.TryGetValue(parent, out var isDirectory))
+            {
+                parents[parent] = isDirectory = Posix.Status(Path.Combine(root, parent)).Kind == FileKind.Directory;
+            }
+
+            return isDirectory;
+        }
+
+        static bool IsBelowAny(string path, HashSet<string> cut)
+        {
+            for (var slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
+            {
+                if (cut.Contains(path[..slash]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>The entries as a --files-from list: each path's own bytes (not always UTF-8), NUL-terminated.</summary>
+    private static byte[] ListOf(List<(string Path, PendingKind Kind)> entries)
+    {
+        // "./" first: rsync skips --files-from lines that start with ';' or '#' as comments, even with --from0.
+        var list = new ArrayBufferWriter<byte>();
+        foreach (var (path, _) in entries)
+        {
+            list.Write(path.Length == 0 ? "."u8 : "./"u8);
+            LinuxPath.Append(list, path);
+            list.Write("\0"u8);
+        }
+
+        return list.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The bytes the entries take as operands; <see cref="long.MaxValue"/> when one is not UTF-8, since a
+    /// process argument is always encoded as UTF-8 (such a batch goes as a --files-from list, which is bytes).
+    /// </summary>
+    private static long OperandBytes(List<(string Path, PendingKind Kind)> entries) =>
+        entries.All(e => LinuxPath.IsPlain(e.Path)) ? entries.Sum(e => (long)Encoding.UTF8.GetByteCount(e.Path) + 4) : long.MaxValue;
+
+    /// <summary>
+    /// Checks once per remote that rsync's --files-from with --delete-missing-args deletes what it should
+    /// (rsync 3.4.3 and some backports break it). If not, every batch becomes a full reconcile.
+    /// </summary>
+    private async Task<bool> SelfTestAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var scratch = await endpoint.CreateScratchAsync(definition.Id, cancellationToken).ConfigureAwait(false);
+            if (scratch is null)
+            {
+                log.Warning("Could not create a scratch directory for the rsync self-test on {Destination}; every change will be sent by a full reconcile", definition.Destination);
+                return false;
+            }
+
+            DirectoryInfo? empty = null;
+            try
+            {
+                empty = TemporaryDirectory.CreateFresh($"wsync-selftest-src-{definition.Id:n}-");
+                var result = await Rsync.RunAsync(command.SelfTest(empty.FullName, scratch.Operand), "./gone\0"u8.ToArray(), null, cancellationToken).ConfigureAwait(false);
+                var works = result.Outcome == SendOutcome.Success && await scratch.IsGoneAsync().ConfigureAwait(false);
+                if (!works)
+                {
+                    log.Warning("rsync against {Destination} mishandles --files-from with --delete-missing-args ({Result}); every change will be sent by a full reconcile",
+                        definition.Destination, result.Description);
+                }
+
+                return works;
+            }
+            finally
+            {
+                // However the test ends (the remote detached, the monitor stopping), nothing stays behind.
+                await scratch.RemoveAsync().ConfigureAwait(false);
+                empty?.Delete(recursive: true);
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            log.Warning("The rsync self-test for {Destination} could not run ({Error}); every change will be sent by a full reconcile",
+                definition.Destination, exception.Message);
+            return false;
+        }
+    }
+}

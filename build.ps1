@@ -34,8 +34,9 @@
 #>
 [CmdletBinding()]
 param(
+    # The tasks to run (Invoke-Build reserves the name Task for its own).
     [Parameter(Position = 0)]
-    [string[]] $Task = @('Build'),
+    [string[]] $Tasks = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -62,17 +63,18 @@ if ($MyInvocation.ScriptName -notlike '*Invoke-Build.ps1') {
     }
     $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget/packages' }
     $arguments = @{} + $PSBoundParameters
-    $arguments.Remove('Task')
+    $arguments.Remove('Tasks')
     # Invoke-Build ends with its own "Build succeeded" line; a test run must end with its counts, so the Test
     # task leaves them in a file and they are written here, last.
     $summary = Join-Path $PSScriptRoot 'out/test-results/summary.txt'
     Remove-Item $summary -ErrorAction Ignore
     $code = 0
     try {
-        & (Join-Path $packages 'invoke-build/5.14.23/tools/Invoke-Build.ps1') -Task $Task -File $PSCommandPath @arguments
+        & (Join-Path $packages 'invoke-build/5.14.23/tools/Invoke-Build.ps1') -Task $Tasks -File $PSCommandPath @arguments
     }
     catch {
-        $code = 1 # Invoke-Build has said what failed
+        Write-Host $_ -ForegroundColor Red # Invoke-Build has said what failed, unless it failed to start
+        $code = 1
     }
     if (Test-Path $summary) {
         Write-Host ''
@@ -431,7 +433,7 @@ task AllRuntimes {
 # Synopsis: the .nupkg for PSGallery, with the daemon and monitor of every architecture.
 task Package AllRuntimes, Repository, {
     foreach ($rid in @($Runtime) + $CrossRuntimes.Keys) {
-        assert (Test-Path (Join-Path $ModuleOut "bin/$rid/wsyncd")) "The package lacks bin/$rid: run Package on its own, not after Build."
+        assert (Test-Path (Join-Path $ModuleOut "bin/$rid/wsyncd")) "The package lacks bin/${rid}: run Package on its own, not after Build."
     }
 }
 

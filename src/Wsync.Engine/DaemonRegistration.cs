@@ -69,10 +69,10 @@ public static class DaemonRegistration
         var home = WsyncConfig.ResolveHome();
         await RequireManagerAsync(home, cancellationToken).ConfigureAwait(false);
         var modules = ModulesFolder(moduleBase);
-        if (!File.Exists(Path.Combine(moduleBase, "bin", DaemonClient.RuntimeIdentifier, "wsyncd")))
+        if (!File.Exists(Path.Combine(moduleBase, "bin", DaemonLauncher.RuntimeIdentifier, "wsyncd")))
         {
             throw new WsyncException(ErrorIds.DaemonStartFailed, WsyncErrorCategory.NotInstalled, moduleBase,
-                $"This copy of wsync ({moduleBase}) has no daemon for {DaemonClient.RuntimeIdentifier}; register from a wsync built for this machine.");
+                $"This copy of wsync ({moduleBase}) has no daemon for {DaemonLauncher.RuntimeIdentifier}; register from a wsync built for this machine.");
         }
 
         var unit = SystemdUnit.Name(home);

@@ -102,7 +102,7 @@ internal sealed class SshEndpoint : Endpoint
 
                 master.Dispose();
                 master = null;
-                var failure = Classify(text, remote.Destination, remote.IdentityFile);
+                var failure = SshErrors.Classify(text, remote.Destination, remote.IdentityFile);
                 if (failure.ErrorId == ErrorIds.HostKeyUnknown && destination.Host is { } host &&
                     await HostKeys.FingerprintsAsync(host, destination.Port, cancellationToken).ConfigureAwait(false) is { Count: > 0 } offered)
                 {
@@ -417,64 +417,5 @@ internal sealed class SshEndpoint : Endpoint
             yield return "-p";
             yield return port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-    }
-
-    /// <summary>What ssh's stderr means, as an error the user can act on.</summary>
-    public static EndpointException Classify(string stderr, string target, string? identityFile = null)
-    {
-        var text = stderr.Length > 0 ? stderr : "ssh exited without a message";
-        if (text.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", StringComparison.Ordinal) ||
-            text.Contains("Host key for", StringComparison.Ordinal) && text.Contains("has changed", StringComparison.Ordinal))
-        {
-            return new EndpointException(ErrorIds.HostKeyChanged, WsyncErrorCategory.SecurityError, permanent: true,
-                $"The host key of {target} has CHANGED since it was recorded in known_hosts: either the host was reinstalled or someone is in the middle. " +
-                $"Check it, then fix known_hosts (ssh-keygen -R). ssh said: {text}");
-        }
-
-        if (text.Contains("Host key verification failed", StringComparison.Ordinal) || text.Contains("host key is known", StringComparison.Ordinal))
-        {
-            return new EndpointException(ErrorIds.HostKeyUnknown, WsyncErrorCategory.SecurityError, permanent: true,
-                $"The host key of {target} is not in known_hosts, and wsync never trusts a key silently. Connect once with ssh to verify " +
-                $"and record it, or pass -SshOption 'StrictHostKeyChecking=accept-new' to trust it on first use. ssh said: {text}");
-        }
-
-        if (text.Contains("Permission denied", StringComparison.Ordinal) || text.Contains("Too many authentication failures", StringComparison.Ordinal))
-        {
-            // Without an agent (a daemon started at boot) the key may only be locked: an agent given later, or a key
-            // without a passphrase, makes the next attempt pass, so this is retried with backoff, not left Failed.
-            var hint = SshKeys.LoginHint(identityFile);
-            return new EndpointException(ErrorIds.SshAuthenticationFailed, WsyncErrorCategory.PermissionDenied, permanent: hint is null,
-                $"ssh could not log in to {target} with a key (wsync never asks for passwords). " +
-                (hint ?? "Check -IdentityFile and the remote authorized_keys.") + $" ssh said: {text}");
-        }
-
-        if (text.Contains("no such identity", StringComparison.OrdinalIgnoreCase) || text.Contains("not accessible", StringComparison.Ordinal))
-        {
-            return new EndpointException(ErrorIds.IdentityFileNotFound, WsyncErrorCategory.ObjectNotFound, permanent: true,
-                $"ssh cannot read the identity file for {target}. ssh said: {text}");
-        }
-
-        return new EndpointException(ErrorIds.DestinationUnreachable, WsyncErrorCategory.ConnectionError, permanent: false,
-            $"Cannot reach {target}. ssh said: {text}");
-    }
-}
-
-/// <summary>Quoting for the remote POSIX shell: every operand single-quoted, so it is data, never code.</summary>
-internal static class RemoteShell
-{
-    /// <summary>'…' with each ' written as '\''; a leading ~/ stays outside the quotes so the shell expands it.</summary>
-    public static string Quote(string value)
-    {
-        if (value == "~")
-        {
-            return "~";
-        }
-
-        if (value.StartsWith("~/", StringComparison.Ordinal))
-        {
-            return "~/" + Quote(value[2..]);
-        }
-
-        return "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
     }
 }

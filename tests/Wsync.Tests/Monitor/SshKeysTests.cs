@@ -32,7 +32,7 @@ public sealed class SshKeysTests : IDisposable
         try
         {
             Environment.SetEnvironmentVariable("SSH_AUTH_SOCK", null);
-            var failure = SshEndpoint.Classify("me@build1: Permission denied (publickey).", "me@build1:/srv", locked);
+            var failure = SshErrors.Classify("me@build1: Permission denied (publickey).", "me@build1:/srv", locked);
 
             Assert.Equal(ErrorIds.SshAuthenticationFailed, failure.ErrorId);
             Assert.False(failure.Permanent);
@@ -40,7 +40,7 @@ public sealed class SshKeysTests : IDisposable
             Assert.Contains($"{locked} is protected by a passphrase", failure.Message);
 
             // A key that needs no agent, refused by the host: that needs a person (Failed, retried slowly).
-            var refused = SshEndpoint.Classify("me@build1: Permission denied (publickey).", "me@build1:/srv", KeyPair("open", "", "ed25519"));
+            var refused = SshErrors.Classify("me@build1: Permission denied (publickey).", "me@build1:/srv", KeyPair("open", "", "ed25519"));
             Assert.True(refused.Permanent);
             Assert.DoesNotContain("agent", refused.Message);
         }

@@ -25,9 +25,6 @@ internal sealed class DaemonService(
     /// <summary>How long Connect waits for the workspace's monitor to probe through; it is up within milliseconds of Add.</summary>
     private static readonly TimeSpan ProbingMonitorWait = TimeSpan.FromSeconds(2);
 
-    /// <summary>How many of the entries a refused connect would delete its message names; the rest are counted.</summary>
-    private const int NamedEntriesInRefusal = 5;
-
     private readonly DateTimeOffset startTime = DateTimeOffset.UtcNow;
 
     public Task<DaemonInfo> HandshakeAsync(int protocolVersion, string clientVersion, CancellationToken cancellationToken)
@@ -70,21 +67,21 @@ internal sealed class DaemonService(
         log.Information("Added workspace {Workspace} at {Path}", workspace.Name, workspace.Path);
         Publish(SyncEventKind.WorkspaceAdded, workspace, null, $"Added {workspace.Path}.");
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
-        return View(workspace);
+        return ViewOf(workspace);
     }
 
     public async Task<Workspace> RemoveWorkspaceAsync(string name, CancellationToken cancellationToken)
     {
         var workspace = await registry.RemoveAsync(name, cancellationToken).ConfigureAwait(false);
         log.Information("Removed workspace {Workspace}", workspace.Name);
-        var view = View(workspace);
+        var view = ViewOf(workspace);
         await supervisor.StopAsync(workspace.Id).ConfigureAwait(false);
         Publish(SyncEventKind.WorkspaceRemoved, workspace, null, $"Removed {workspace.Path}; its remotes keep their data.");
         return view with { State = WorkspaceState.Stopped, MonitorProcessId = null };
     }
 
     public Task<IReadOnlyList<Workspace>> GetWorkspacesAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<Workspace>>([.. registry.Snapshot.Select(View)]);
+        Task.FromResult<IReadOnlyList<Workspace>>([.. registry.Snapshot.Select(ViewOf)]);
 
     public async Task<Remote> ConnectRemoteAsync(ConnectRemoteRequest request, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
     {
@@ -94,7 +91,7 @@ internal sealed class DaemonService(
         var remote = new RemoteDefinition
         {
             Id = Guid.NewGuid(),
-            Name = request.Name ?? DefaultRemoteName(workspace, destination),
+            Name = request.Name ?? ConnectChecks.DefaultRemoteName(workspace, destination),
             Destination = destination.ToString(),
             Port = destination.Port,
             IdentityFile = request.IdentityFile,
@@ -103,14 +100,14 @@ internal sealed class DaemonService(
         };
         Validation.CheckName(remote.Name, ErrorIds.RemoteNameInvalid, "remote");
         WorkspaceRegistry.CheckRemoteIsNew(workspace, remote);
-        CheckDestination(workspace, destination, request);
+        ConnectChecks.CheckDestination(registry.Snapshot, destination, request);
 
         // Reach the destination before anything is stored: a remote that cannot work is refused, not kept.
         var probingMonitor = await ProbingMonitorAsync(workspace, destination, cancellationToken).ConfigureAwait(false);
         var entries = await probe.CheckAsync(destination, remote, probingMonitor, cancellationToken).ConfigureAwait(false);
         if (!request.Force)
         {
-            RefuseToDeleteOtherFiles(workspace, remote, entries);
+            ConnectChecks.RefuseToDeleteOtherFiles(workspace, remote, entries);
         }
 
         var updated = await registry.AddRemoteAsync(workspace.Id, remote, cancellationToken).ConfigureAwait(false);
@@ -118,12 +115,12 @@ internal sealed class DaemonService(
         Publish(SyncEventKind.RemoteConnected, updated, remote, $"Connected {remote.Destination}.");
         await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
 
-        var view = RemoteView(registry.FindById(workspace.Id) ?? updated, remote);
+        var view = RemoteViewOf(registry.FindById(workspace.Id) ?? updated, remote);
         if (request.WaitForInitialSync && !updated.Suspended)
         {
             var monitor = await RunningMonitorAsync(updated, cancellationToken).ConfigureAwait(false);
             var status = await RpcErrors.Call(monitor.WaitForInitialSyncAsync(remote.Id, progress, cancellationToken), "monitor").ConfigureAwait(false);
-            view = WithStatus(view, status);
+            view = Views.WithStatus(view, status);
         }
 
         return view;
@@ -134,7 +131,7 @@ internal sealed class DaemonService(
         var (updated, remote) = await registry.RemoveRemoteAsync(workspace, name, cancellationToken).ConfigureAwait(false);
         log.Information("Disconnected remote {Remote} from {Workspace}", remote.Name, updated.Name);
         Publish(SyncEventKind.RemoteDisconnected, updated, remote, $"Disconnected {remote.Destination}; its data stays as it is.");
-        var view = RemoteView(updated, remote);
+        var view = RemoteViewOf(updated, remote);
         await supervisor.ApplyAsync(updated, cancellationToken).ConfigureAwait(false);
         return view with { State = RemoteState.Stopped };
     }
@@ -142,23 +139,23 @@ internal sealed class DaemonService(
     public Task<IReadOnlyList<Remote>> GetRemotesAsync(string? workspace, CancellationToken cancellationToken)
     {
         var workspaces = workspace is null ? registry.Snapshot : [registry.Find(workspace)];
-        return Task.FromResult<IReadOnlyList<Remote>>([.. workspaces.SelectMany(w => w.Remotes.Select(r => RemoteView(w, r)))]);
+        return Task.FromResult<IReadOnlyList<Remote>>([.. workspaces.SelectMany(w => w.Remotes.Select(r => RemoteViewOf(w, r)))]);
     }
 
     public async Task<Workspace> SyncWorkspaceAsync(string name, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
     {
         var workspace = registry.Find(name);
-        RefuseWhenSuspended(workspace);
+        ConnectChecks.RefuseWhenSuspended(workspace);
         var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
         var status = await RpcErrors.Call(monitor.SyncAsync(progress, cancellationToken), "monitor").ConfigureAwait(false);
         supervisor.Find(workspace.Id)?.Observe(status);
-        return View(registry.Find(name));
+        return ViewOf(registry.Find(name));
     }
 
     public async Task<Workspace> WaitWorkspaceAsync(string name, int timeoutMilliseconds, CancellationToken cancellationToken)
     {
         var workspace = registry.Find(name);
-        RefuseWhenSuspended(workspace);
+        ConnectChecks.RefuseWhenSuspended(workspace);
         var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
         var result = await RpcErrors.Call(monitor.FlushAsync(timeoutMilliseconds, cancellationToken), "monitor").ConfigureAwait(false);
         supervisor.Find(workspace.Id)?.Observe(result.Status);
@@ -173,7 +170,7 @@ internal sealed class DaemonService(
                 $"Timed out after {timeoutMilliseconds / 1000.0:0.###} s waiting for '{name}'; still behind: {behind}.");
         }
 
-        return View(registry.Find(name));
+        return ViewOf(registry.Find(name));
     }
 
     public async Task<Workspace> SuspendWorkspaceAsync(string name, CancellationToken cancellationToken)
@@ -181,13 +178,13 @@ internal sealed class DaemonService(
         var workspace = await registry.SetSuspendedAsync(name, true, cancellationToken).ConfigureAwait(false);
         await supervisor.ApplyAsync(workspace, cancellationToken).ConfigureAwait(false);
         log.Information("Suspended workspace {Workspace}", workspace.Name);
-        return View(workspace);
+        return ViewOf(workspace);
     }
 
     public async Task<Workspace> ResumeWorkspaceAsync(string name, bool force, CancellationToken cancellationToken)
     {
         var current = registry.Find(name);
-        if (!force && current.Remotes.Count > 0 && IsEmptyDirectory(current.Path))
+        if (!force && current.Remotes.Count > 0 && ConnectChecks.IsEmptyDirectory(current.Path))
         {
             // Resume skips the safety stop's emptiness check once ("I meant it"), so this is the last
             // point at which an emptied root can be caught before every remote is emptied too.
@@ -203,7 +200,7 @@ internal sealed class DaemonService(
         var monitor = await RunningMonitorAsync(workspace, cancellationToken).ConfigureAwait(false);
         await RpcErrors.Call(monitor.ResumeAsync(cancellationToken), "monitor").ConfigureAwait(false);
         log.Information("Resumed workspace {Workspace}", workspace.Name);
-        return View(workspace);
+        return ViewOf(workspace);
     }
 
     /// <summary>Serves a watch with no connection to pace it (see <see cref="ClientSession"/>, which every client goes through).</summary>
@@ -281,195 +278,7 @@ internal sealed class DaemonService(
         }
     }
 
-    private static void RefuseWhenSuspended(WorkspaceDefinition workspace)
-    {
-        if (workspace.Suspended)
-        {
-            throw new WsyncException(ErrorIds.WorkspaceSuspended, WsyncErrorCategory.InvalidOperation, workspace.Name,
-                $"'{workspace.Name}' is suspended; Resume-WsyncWorkspace '{workspace.Name}' first.");
-        }
-    }
+    private Workspace ViewOf(WorkspaceDefinition workspace) => Views.Of(workspace, supervisor.Find(workspace.Id));
 
-    private void CheckDestination(WorkspaceDefinition workspace, Destination destination, ConnectRemoteRequest request)
-    {
-        if (request.IdentityFile is not null && !File.Exists(request.IdentityFile))
-        {
-            throw new WsyncException(ErrorIds.IdentityFileNotFound, WsyncErrorCategory.ObjectNotFound, request.IdentityFile,
-                $"The identity file '{request.IdentityFile}' does not exist.");
-        }
-
-        if (destination.Kind != RemoteKind.Local)
-        {
-            return;
-        }
-
-        var resolved = Posix.ResolvePath(destination.Path) ?? destination.Path;
-        foreach (var other in registry.Snapshot)
-        {
-            if (Validation.IsSameOrUnder(resolved, other.Path))
-            {
-                throw new WsyncException(ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument, request.Destination,
-                    $"'{request.Destination}' is inside the workspace '{other.Name}' ({other.Path}); mirroring there would feed on itself.");
-            }
-
-            if (Validation.IsSameOrUnder(other.Path, resolved))
-            {
-                throw new WsyncException(ErrorIds.DestinationInsideWorkspace, WsyncErrorCategory.InvalidArgument, request.Destination,
-                    $"'{request.Destination}' contains the workspace '{other.Name}' ({other.Path}); mirroring there would delete it.");
-            }
-        }
-    }
-
-    /// <summary>
-    /// Refuses a destination whose top level holds entries the workspace root lacks: the initial sync
-    /// (an exact mirror) would delete them, and such a destination is usually a mistyped path (a home
-    /// directory, another project) rather than an old mirror. Deeper differences are what mirroring is for.
-    /// Names are compared as they are, excluded ones too (rsync leaves excluded names alone on the remote,
-    /// so this errs towards asking).
-    /// </summary>
-    private static void RefuseToDeleteOtherFiles(WorkspaceDefinition workspace, RemoteDefinition remote, IReadOnlyList<string> destinationEntries)
-    {
-        if (destinationEntries.Count == 0)
-        {
-            return;
-        }
-
-        HashSet<string> local;
-        try
-        {
-            local = [.. Directory.EnumerateFileSystemEntries(workspace.Path).Select(Path.GetFileName).OfType<string>()];
-        }
-        catch (IOException)
-        {
-            local = [];
-        }
-        catch (UnauthorizedAccessException)
-        {
-            local = [];
-        }
-
-        var others = destinationEntries.Where(entry => !local.Contains(entry)).Order(StringComparer.Ordinal).ToList();
-        if (others.Count == 0)
-        {
-            return;
-        }
-
-        var named = string.Join(", ", others.Take(NamedEntriesInRefusal).Select(entry => $"'{entry}'"));
-        var more = others.Count > NamedEntriesInRefusal ? $" and {others.Count - NamedEntriesInRefusal} more" : "";
-        throw new WsyncException(ErrorIds.DestinationHoldsOtherFiles, WsyncErrorCategory.ResourceExists, remote.Destination,
-            $"'{remote.Destination}' holds {others.Count} {(others.Count == 1 ? "entry" : "entries")} that '{workspace.Name}' does not " +
-            $"have ({named}{more}); mirroring would delete {(others.Count == 1 ? "it" : "them")}. Connect to an empty or new " +
-            "directory, or use -Force to make it an exact mirror anyway.");
-    }
-
-    /// <summary>True for an existing directory with no entry at all (a missing root halts on its own; it is not emptied).</summary>
-    private static bool IsEmptyDirectory(string path)
-    {
-        try
-        {
-            return Directory.Exists(path) && !Directory.EnumerateFileSystemEntries(path).Any();
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    private static string DefaultRemoteName(WorkspaceDefinition workspace, Destination destination)
-    {
-        var stem = destination.DefaultName;
-        var name = stem;
-        for (var n = 2; workspace.Remotes.Any(r => r.Name.Equals(name, StringComparison.OrdinalIgnoreCase)); n++)
-        {
-            name = $"{stem}-{n}";
-        }
-
-        return name;
-    }
-
-    private Workspace View(WorkspaceDefinition workspace)
-    {
-        var handle = supervisor.Find(workspace.Id);
-        var status = handle?.Status;
-        var (supervision, reason) = handle?.Supervision ?? (SupervisionState.Stopped, null);
-        var remotes = workspace.Remotes.Select(r => RemoteView(workspace, r, handle)).ToList();
-        var state = supervision switch
-        {
-            SupervisionState.Failed => WorkspaceState.Failed,
-            SupervisionState.Stopped => WorkspaceState.Stopped,
-            _ when status?.State is WorkspaceState.Halted or WorkspaceState.Failed => status.State,
-            _ when workspace.Suspended => WorkspaceState.Suspended,
-            _ when status is null => WorkspaceState.Starting,
-            _ => status.State == WorkspaceState.Suspended ? WorkspaceState.Watching : status.State,
-        };
-        return new Workspace
-        {
-            Id = workspace.Id,
-            Name = workspace.Name,
-            Path = workspace.Path,
-            State = state,
-            StateReason = supervision == SupervisionState.Failed ? reason : status?.Reason,
-            Remotes = remotes,
-            Exclude = workspace.Exclude,
-            UseGitIgnore = workspace.UseGitIgnore,
-            PendingChanges = remotes.Count == 0 ? 0 : remotes.Max(r => r.PendingChanges),
-            LastSyncTime = remotes.Count == 0 || remotes.Any(r => r.LastSyncTime is null) ? null : remotes.Min(r => r.LastSyncTime),
-            MonitorProcessId = handle?.ProcessId,
-            WatchedDirectories = status?.WatchedDirectories ?? 0,
-            Created = workspace.Created,
-        };
-    }
-
-    private static Remote WithStatus(Remote view, RemoteStatus status) => view with
-    {
-        State = status.State,
-        LastSyncTime = status.LastSyncTime,
-        PendingChanges = status.PendingChanges,
-        BytesSent = status.BytesSent,
-        FilesSent = status.FilesSent,
-        LastError = status.LastError,
-        Progress = status.Progress,
-    };
-
-    private Remote RemoteView(WorkspaceDefinition workspace, RemoteDefinition remote) =>
-        RemoteView(workspace, remote, supervisor.Find(workspace.Id));
-
-    private static Remote RemoteView(WorkspaceDefinition workspace, RemoteDefinition remote, MonitorHandle? handle)
-    {
-        var destination = Destination.Parse(remote.Destination, remote.Port);
-        var status = handle?.Status?.Remotes.FirstOrDefault(s => s.RemoteId == remote.Id);
-        var supervision = handle?.Supervision.State ?? SupervisionState.Stopped;
-        var state = supervision is SupervisionState.Failed or SupervisionState.Stopped
-            ? RemoteState.Stopped
-            : workspace.Suspended
-                ? RemoteState.Suspended
-                : status?.State is null or RemoteState.Suspended ? RemoteState.Connecting : status.State;
-        return new Remote
-        {
-            Id = remote.Id,
-            Name = remote.Name,
-            Workspace = workspace.Name,
-            WorkspaceId = workspace.Id,
-            Destination = remote.Destination,
-            Kind = destination.Kind,
-            User = destination.User,
-            Host = destination.Host,
-            Port = destination.Port,
-            Path = destination.Path,
-            IdentityFile = remote.IdentityFile,
-            SshOptions = remote.SshOptions,
-            State = state,
-            LastSyncTime = status?.LastSyncTime,
-            PendingChanges = status?.PendingChanges ?? 0,
-            BytesSent = status?.BytesSent ?? 0,
-            FilesSent = status?.FilesSent ?? 0,
-            LastError = status?.LastError,
-            Progress = status?.Progress,
-            Created = remote.Created,
-        };
-    }
+    private Remote RemoteViewOf(WorkspaceDefinition workspace, RemoteDefinition remote) => Views.Of(workspace, remote, supervisor.Find(workspace.Id));
 }

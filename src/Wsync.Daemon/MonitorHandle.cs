@@ -6,58 +6,12 @@ using Wsync.Platform;
 
 namespace Wsync.Daemon;
 
-/// <summary>How the daemon's supervision of one monitor stands.</summary>
-internal enum SupervisionState
-{
-    /// <summary>Starting a monitor process, or waiting for it to take its configuration.</summary>
-    Starting,
-
-    /// <summary>The monitor runs and has taken its configuration.</summary>
-    Running,
-
-    /// <summary>The monitor exited unasked; waiting out the backoff before the next start.</summary>
-    Restarting,
-
-    /// <summary>Crashed too often within the window; left stopped until Resume-WsyncWorkspace.</summary>
-    Failed,
-
-    /// <summary>Stopped on purpose (workspace removed, daemon stopping).</summary>
-    Stopped,
-}
-
-/// <summary>Tuning of monitor supervision.</summary>
-internal sealed record SupervisionPolicy
-{
-    /// <summary>Crashes within <see cref="CrashWindow"/> after which a monitor is left stopped (State=Failed).</summary>
-    public int CrashThreshold { get; init; } = 5;
-
-    public TimeSpan CrashWindow { get; init; } = TimeSpan.FromMinutes(10);
-
-    /// <summary>The delay before a restart, by recent crashes.</summary>
-    public Backoff Restart { get; init; } = Backoff.MonitorRestart;
-
-    /// <summary>Thirty seconds: a ping is answered by the RPC layer at once even mid-transfer, so silence that long means a stopped or wedged process.</summary>
-    public static readonly TimeSpan DefaultHeartbeatTimeout = TimeSpan.FromSeconds(30);
-
-    /// <summary>
-    /// Every 15 s: a wedged monitor is found within interval + timeout. Each ping wakes both processes; at
-    /// every 3 s an idle daemon and monitor used 0.12 CPU-seconds a minute (the benchmark's idle scenario).
-    /// </summary>
-    public static readonly TimeSpan DefaultHeartbeatInterval = TimeSpan.FromSeconds(15);
-
-    /// <summary>How long a monitor has to answer a ping before it is killed and counted as a crash.</summary>
-    public TimeSpan HeartbeatTimeout { get; init; } = DefaultHeartbeatTimeout;
-
-    /// <summary>The pause between pings: the default, shortened for a short timeout so a test need not wait the default.</summary>
-    public TimeSpan HeartbeatInterval => HeartbeatTimeout / 2 < DefaultHeartbeatInterval ? HeartbeatTimeout / 2 : DefaultHeartbeatInterval;
-}
-
 /// <summary>
 /// One workspace's monitor process: starts it, hands it its configuration, receives its status and
 /// events (passed on to the <see cref="EventHub"/> with its own: the monitor exited, restarted, failed),
 /// restarts it with backoff when it dies, and gives up past the crash threshold.
 /// </summary>
-internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
+internal sealed class MonitorHandle : IAsyncDisposable
 {
     /// <summary>The monitor argument naming its workspace; also how a leftover monitor is recognised in /proc.</summary>
     public const string WorkspaceIdArgument = "--workspace-id";
@@ -86,8 +40,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     /// <summary>Why the monitor is Failed; null in every other state.</summary>
     private string? failureReason;
 
-    /// <summary>Times of recent unasked exits, oldest first, none older than the crash window.</summary>
-    private readonly Queue<DateTimeOffset> crashes = new();
+    /// <summary>The crashes left before the monitor is left Failed. Guarded by <see cref="gate"/>.</summary>
+    private readonly CrashBudget crashes;
 
     /// <summary>Completes with the running monitor's proxy once it took its configuration; replaced at each start.</summary>
     private TaskCompletionSource<IMonitor> ready = NewReady();
@@ -95,8 +49,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     /// <summary>Completed by <see cref="ResetFailures"/> to wake a Failed supervision loop.</summary>
     private TaskCompletionSource resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The last status the monitor reported; null until its first report after a start.</summary>
-    private volatile WorkspaceStatus? status;
+    /// <summary>What the monitor reports (its status, its events); the monitor's side of the channel calls it.</summary>
+    private readonly MonitorReports reports;
 
     /// <summary>The running monitor's process id; 0 when none runs.</summary>
     private volatile int processId;
@@ -111,12 +65,20 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         this.logDirectory = logDirectory;
         this.records = records;
         this.policy = policy;
+        crashes = new CrashBudget(policy, TimeProvider.System);
+        reports = new MonitorReports(events, () =>
+        {
+            lock (gate)
+            {
+                return (this.definition.Name, this.definition.Id);
+            }
+        });
         this.log = log.ForContext("Workspace", definition.Name);
     }
 
     public Guid WorkspaceId => definition.Id;
 
-    public WorkspaceStatus? Status => status;
+    public WorkspaceStatus? Status => reports.Latest;
 
     public int? ProcessId => processId == 0 ? null : processId;
 
@@ -182,7 +144,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     {
         lock (gate)
         {
-            crashes.Clear();
+            crashes.Reset();
             if (state == SupervisionState.Failed)
             {
                 // Starting from now, so a caller that goes on to wait for the monitor (Resume) waits for
@@ -195,35 +157,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         }
     }
 
-    public Task ReportStatusAsync(WorkspaceStatus report)
-    {
-        Observe(report);
-        return Task.CompletedTask;
-    }
-
-    public Task ReportEventAsync(SyncEvent syncEvent)
-    {
-        // The monitor knows its remotes; the daemon names the workspace, as the user knows it now.
-        Publish(syncEvent);
-        return Task.CompletedTask;
-    }
-
     /// <summary>Keeps the newest status: reports and call results may arrive out of order.</summary>
-    public void Observe(WorkspaceStatus? report)
-    {
-        if (report is null)
-        {
-            return;
-        }
-
-        lock (gate)
-        {
-            if (status is null || report.Sequence > status.Sequence)
-            {
-                status = report;
-            }
-        }
-    }
+    public void Observe(WorkspaceStatus? report) => reports.Observe(report);
 
     /// <summary>Tells the monitor to finish and exit, kills it past the grace period, and ends supervision.</summary>
     public async ValueTask DisposeAsync()
@@ -261,8 +196,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 break;
             }
 
-            var lastState = status?.State;
-            status = null;
+            var lastState = reports.Latest?.State;
+            reports.Forget();
             processId = 0;
             if (stopping.IsCancellationRequested)
             {
@@ -276,17 +211,10 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
             lock (gate)
             {
                 ready = NewReady();
-                var now = DateTimeOffset.UtcNow;
-                crashes.Enqueue(now);
-                while (crashes.Count > 0 && now - crashes.Peek() > policy.CrashWindow)
-                {
-                    crashes.Dequeue();
-                }
-
-                if (crashes.Count >= policy.CrashThreshold)
+                if (crashes.Spend())
                 {
                     state = SupervisionState.Failed;
-                    failureReason = $"the monitor stopped {crashes.Count} times within {policy.CrashWindow.TotalMinutes:0.#} min; the last time: {outcome}.";
+                    failureReason = $"the monitor stopped {crashes.Recent} times within {policy.CrashWindow.TotalMinutes:0.#} min; the last time: {outcome}.";
                     resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     wake = resumed.Task;
                     backoff = TimeSpan.Zero;
@@ -294,7 +222,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 else
                 {
                     state = SupervisionState.Restarting;
-                    backoff = policy.Restart.After(crashes.Count);
+                    backoff = policy.Restart.After(crashes.Recent);
                     wake = Task.CompletedTask;
                 }
             }
@@ -342,34 +270,9 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     /// <summary>Runs one monitor process until it exits; returns how it ended.</summary>
     private async Task<string> RunOnceAsync(bool afterCrash)
     {
-        var start = new ProcessStartInfo(executable)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(WorkspaceIdArgument);
-        start.ArgumentList.Add(definition.Id.ToString());
-        start.ArgumentList.Add("--lock-file");
-        start.ArgumentList.Add(records.LockFile(definition.Id));
-        start.ArgumentList.Add("--workspace-name");
-        start.ArgumentList.Add(definition.Name);
-        start.ArgumentList.Add("--log-directory");
-        start.ArgumentList.Add(logDirectory);
-
-        using var process = Process.Start(start)
-            ?? throw new InvalidOperationException($"could not start {executable}");
+        using var process = StartProcess();
         processId = process.Id;
         records.Record(definition.Id, process.Id);
-        process.ErrorDataReceived += (_, line) =>
-        {
-            if (!string.IsNullOrEmpty(line.Data))
-            {
-                log.Warning("monitor stderr: {Line}", line.Data);
-            }
-        };
-        process.BeginErrorReadLine();
         log.Information("Started monitor {ProcessId}", process.Id);
         if (afterCrash)
         {
@@ -378,7 +281,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
 
         // Typed as JsonRpc: the build routes Attach to the generated proxy only for calls on JsonRpc itself.
         JsonRpc rpc = RpcChannel.Create(process.StandardInput.BaseStream, process.StandardOutput.BaseStream);
-        RpcChannel.AddTarget<IMonitorHost>(rpc, this);
+        RpcChannel.AddTarget<IMonitorHost>(rpc, reports);
         IMonitor monitor = rpc.Attach<IMonitorContract>();
         rpc.StartListening();
         var stopRequested = Task.Delay(Timeout.Infinite, stopping.Token);
@@ -403,7 +306,7 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
                 }
             }
 
-            var heartbeat = HeartbeatAsync(monitor, endHeartbeat.Token);
+            var heartbeat = Heartbeat.RunAsync(monitor, policy, endHeartbeat.Token);
             if (await Task.WhenAny(process.WaitForExitAsync(CancellationToken.None), rpc.Completion, stopRequested, heartbeat).ConfigureAwait(false) == heartbeat
                 && await heartbeat.ConfigureAwait(false) is { } silence)
             {
@@ -458,35 +361,37 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
     }
 
     /// <summary>
-    /// Pings the monitor every <see cref="SupervisionPolicy.HeartbeatInterval"/>. Completes with the reason
-    /// when a ping goes unanswered past the timeout; never completes otherwise (a channel that fails is
-    /// seen by the caller as the process exiting), and ends quietly when cancelled.
+    /// Starts wsync-monitor for this workspace: its standard streams are the JSON-RPC channel, its stderr goes
+    /// to the daemon's log, and the flock it holds for life is on the workspace's lock file.
     /// </summary>
-    private async Task<string?> HeartbeatAsync(IMonitor monitor, CancellationToken cancellationToken)
+    private Process StartProcess()
     {
-        try
+        var start = new ProcessStartInfo(executable)
         {
-            while (true)
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+        {
+            WorkspaceIdArgument, definition.Id.ToString(), "--lock-file", records.LockFile(definition.Id),
+            "--workspace-name", definition.Name, "--log-directory", logDirectory,
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {executable}");
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (!string.IsNullOrEmpty(line.Data))
             {
-                await Task.Delay(policy.HeartbeatInterval, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await monitor.PingAsync(cancellationToken).WaitAsync(policy.HeartbeatTimeout, cancellationToken).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    return $"it did not answer a heartbeat within {policy.HeartbeatTimeout.TotalSeconds:0.#} s";
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-                }
+                log.Warning("monitor stderr: {Line}", line.Data);
             }
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
+        };
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>Hands the monitor the latest definition; returns the one it has now.</summary>
@@ -520,20 +425,8 @@ internal sealed class MonitorHandle : IMonitorHost, IAsyncDisposable
         }
     }
 
-    /// <summary>The workspace's name in the latest definition.</summary>
-    private string Name
-    {
-        get
-        {
-            lock (gate)
-            {
-                return definition.Name;
-            }
-        }
-    }
-
     /// <summary>Hands an event to the watchers, named after this workspace. Never waits (and never called under <see cref="gate"/>).</summary>
-    private void Publish(SyncEvent syncEvent) => events.Publish(syncEvent with { Workspace = Name, WorkspaceId = WorkspaceId });
+    private void Publish(SyncEvent syncEvent) => reports.Publish(syncEvent);
 
     private static TaskCompletionSource<IMonitor> NewReady() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Serilog;
 using Wsync.Monitor.Sync;
 using Wsync.Monitor.Watching;
@@ -12,23 +11,13 @@ namespace Wsync.Monitor;
 /// </summary>
 internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 {
-    /// <summary>Status reports are coalesced over this long: fresh within a second, never a flood.</summary>
-    private static readonly TimeSpan ReportThrottle = TimeSpan.FromMilliseconds(25);
-
-    /// <summary>
-    /// Events waiting for the daemon before new ones are dropped (and counted). The daemon takes each at
-    /// once; this is only for a daemon that is busy or gone, where waiting must not stall a remote's loop.
-    /// </summary>
-    private const int EventQueueCapacity = 256;
-
-    private readonly IMonitorHost host;
     private readonly ILogger log;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Serialises configuration and shutdown (the lifecycle); never held while waiting on a remote.</summary>
     private readonly SemaphoreSlim lifecycle = new(1, 1);
 
-    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="probed"/>, <see cref="state"/> and <see cref="reason"/>.</summary>
+    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="state"/> and <see cref="reason"/>.</summary>
     private readonly Lock gate = new();
 
     /// <summary>Each remote's loop, by remote id; replaced (copy on write) so readers can enumerate without the lock.</summary>
@@ -37,25 +26,17 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     /// <summary>The generation of each remote's initial full reconcile.</summary>
     private readonly Dictionary<Guid, long> initialGenerations = [];
 
-    private readonly Channel<bool> reportWanted = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    /// <summary>Events for the daemon, sent in order by <see cref="EventLoopAsync"/>; bounded, dropping the newest when full.</summary>
-    private readonly SyncEventQueue events;
+    /// <summary>Tells the daemon the status (throttled) and the events (in order).</summary>
+    private readonly MonitorReporter reporter;
 
     /// <summary>Which remotes are sending: a remote arms its next rsync only once none is.</summary>
     private readonly SendActivity sendActivity = new();
 
-    /// <summary>
-    /// How long a connection opened by <see cref="ProbeAsync"/> waits for its remote to be configured: the
-    /// daemon stores the remote and configures the monitor right after a successful probe.
-    /// </summary>
-    private static readonly TimeSpan ProbedConnectionLifetime = TimeSpan.FromSeconds(30);
+    /// <summary>Connections a successful probe opened, until <see cref="CreateLoop"/> claims them.</summary>
+    private readonly ProbedConnections probed = new();
 
-    /// <summary>Connections a successful probe opened, by remote id, until <see cref="CreateLoop"/> claims them. Guarded by <see cref="gate"/>.</summary>
-    private readonly Dictionary<Guid, SshEndpoint> probed = [];
-
-    /// <summary>Cancels the checks for a missing root; null unless Waiting. Set once per wait (Interlocked), cleared under <see cref="lifecycle"/>.</summary>
-    private CancellationTokenSource? rootCheck;
+    /// <summary>Looks for the root while the workspace is Waiting.</summary>
+    private readonly RootCheck rootCheck = new();
 
     /// <summary>
     /// Set once the watcher reported a change since it started: the root was seen live, so its emptying is a
@@ -65,26 +46,15 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     private WorkspaceDefinition? workspace;
     private TreeWatcher? watcher;
-    private string? filterPath;
+    private FilterFile? filter;
     private WorkspaceState state = WorkspaceState.Starting;
     private long sequence;
     private string? reason;
 
     public MonitorService(IMonitorHost host, ILogger log)
     {
-        this.host = host;
         this.log = log;
-        events = new SyncEventQueue(EventQueueCapacity, lost => new SyncEvent
-        {
-            Time = DateTimeOffset.UtcNow,
-            Kind = SyncEventKind.EventsDropped,
-            WorkspaceId = workspace?.Id ?? Guid.Empty,
-            Workspace = workspace?.Name,
-            Dropped = lost,
-            Message = $"The monitor dropped {lost} events: the daemon fell {EventQueueCapacity} behind.",
-        });
-        _ = Task.Run(ReportLoopAsync);
-        _ = Task.Run(EventLoopAsync);
+        reporter = new MonitorReporter(host, Snapshot, () => (workspace?.Id ?? Guid.Empty, workspace?.Name), log);
     }
 
     /// <summary>Completes when the daemon asked the monitor to shut down and it finished.</summary>
@@ -179,19 +149,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             return result;
         }
 
-        SshEndpoint? replaced;
-        lock (gate)
-        {
-            probed.Remove(remote.Id, out replaced);
-            probed[remote.Id] = endpoint;
-        }
-
-        if (replaced is not null)
-        {
-            await replaced.DisposeAsync().ConfigureAwait(false);
-        }
-
-        _ = CloseUnclaimedAsync(remote.Id, endpoint);
+        await probed.KeepAsync(remote.Id, endpoint).ConfigureAwait(false);
         return result;
     }
 
@@ -274,7 +232,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
                     $"The workspace root {definition.Path} is still missing; restore it, then Resume-WsyncWorkspace again.");
             }
 
-            StopCheckingRoot();
+            rootCheck.Stop();
             watcher?.Dispose();
             watcher = null;
             SetState(definition.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching, null);
@@ -335,10 +293,10 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     private void Begin(WorkspaceDefinition definition)
     {
-        var filter = PathFilter.For(definition.Path, definition.Exclude, definition.UseGitIgnore);
-        filterPath = Path.Combine(RuntimeDirectory(), $"{definition.Id:n}.filter");
-        watcher = new TreeWatcher(definition.Path, filter, this, log) { ExcludePatterns = definition.Exclude };
-        WriteFilter(filter);
+        var rules = PathFilter.For(definition.Path, definition.Exclude, definition.UseGitIgnore);
+        filter = new FilterFile(definition.Id);
+        watcher = new TreeWatcher(definition.Path, rules, this, log) { ExcludePatterns = definition.Exclude };
+        filter.Write(rules);
         changedSinceStart = false;
         if (!Directory.Exists(definition.Path))
         {
@@ -377,32 +335,13 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
 
         Changed();
-        var check = new CancellationTokenSource();
-        if (Interlocked.CompareExchange(ref rootCheck, check, null) is not null)
-        {
-            check.Dispose(); // already checking
-            return;
-        }
-
-        _ = Task.Run(() => CheckRootAsync(definition, untilEntries, check.Token));
+        rootCheck.Start(definition.Path, untilEntries, RootThereAsync);
     }
 
-    private async Task CheckRootAsync(WorkspaceDefinition definition, bool untilEntries, CancellationToken token)
+    /// <summary>The root a Waiting workspace looked for is there: the watcher starts afresh and every remote reconciles.</summary>
+    private async Task RootThereAsync(CancellationToken token)
     {
-        try
-        {
-            for (var checks = 1; !RootReady(definition.Path, untilEntries); checks++)
-            {
-                await Task.Delay(Backoff.RootCheck.After(checks), token).ConfigureAwait(false);
-            }
-
-            await lifecycle.WaitAsync(token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // resumed or stopping
-        }
-
+        await lifecycle.WaitAsync(token).ConfigureAwait(false);
         try
         {
             if (token.IsCancellationRequested || state != WorkspaceState.Waiting || workspace is not { } current)
@@ -411,7 +350,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             }
 
             // The watcher starts afresh: one made on an empty mount point watches the directory under the mount.
-            StopCheckingRoot();
+            rootCheck.Stop();
             watcher?.Dispose();
             watcher = null;
             SetState(current.Suspended ? WorkspaceState.Suspended : WorkspaceState.Watching, null);
@@ -436,42 +375,14 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
     }
 
-    private static bool RootReady(string root, bool withEntries)
-    {
-        try
-        {
-            return Directory.Exists(root) && (!withEntries || Directory.EnumerateFileSystemEntries(root).Any());
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>Ends the checks for a missing root (resumed, started, or stopping). Called under <see cref="lifecycle"/>.</summary>
-    private void StopCheckingRoot()
-    {
-        if (Interlocked.Exchange(ref rootCheck, null) is { } check)
-        {
-            check.Cancel();
-            check.Dispose();
-        }
-    }
-
     private RemoteLoop CreateLoop(WorkspaceDefinition definition, RemoteDefinition remote)
     {
         var destination = Destination.Parse(remote.Destination, remote.Port);
-        SshEndpoint? warm;
-        lock (gate)
-        {
-            probed.Remove(remote.Id, out warm);
-        }
-
         Endpoint endpoint = destination.Kind == RemoteKind.Local
             ? new LocalEndpoint(destination.Path)
-            : warm ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
-        var transport = new RsyncTransport(remote, definition.Path, endpoint, () => filterPath is { } path && File.Exists(path) ? path : null, log.ForContext("Remote", remote.Name));
-        var loop = new RemoteLoop(remote, definition.Path, transport, Changed, Report, sendActivity, log);
+            : probed.Claim(remote.Id) ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
+        var transport = new RsyncTransport(remote, definition.Path, endpoint, () => filter?.Current, log.ForContext("Remote", remote.Name));
+        var loop = new RemoteLoop(remote, definition.Path, transport, Changed, reporter.Report, sendActivity, log);
         loop.HaltWorkspace = OnSafetyStop;
         if (state is WorkspaceState.Halted or WorkspaceState.Failed or WorkspaceState.Waiting)
         {
@@ -481,23 +392,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         return loop;
     }
 
-    private static string ControlPath(RemoteDefinition remote) => Path.Combine(RuntimeDirectory(), $"cm-{remote.Id:n}"[..15]);
-
-    /// <summary>Closes a probed connection no loop claimed (the daemon failed to store the remote, or went away).</summary>
-    private async Task CloseUnclaimedAsync(Guid remoteId, SshEndpoint endpoint)
-    {
-        await Task.Delay(ProbedConnectionLifetime).ConfigureAwait(false);
-        bool unclaimed;
-        lock (gate)
-        {
-            unclaimed = probed.TryGetValue(remoteId, out var waiting) && waiting == endpoint && probed.Remove(remoteId);
-        }
-
-        if (unclaimed)
-        {
-            await endpoint.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    private static string ControlPath(RemoteDefinition remote) => Path.Combine(WsyncConfig.PrivateRuntimeDirectory(), $"cm-{remote.Id:n}"[..15]);
 
     private void Halt(WorkspaceState next, string why)
     {
@@ -515,35 +410,10 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     {
         if (workspace is { UseGitIgnore: true } definition)
         {
-            var filter = PathFilter.For(definition.Path, definition.Exclude, true);
-            watcher?.UpdateFilter(filter);
-            WriteFilter(filter);
+            var rules = PathFilter.For(definition.Path, definition.Exclude, true);
+            watcher?.UpdateFilter(rules);
+            filter?.Write(rules);
         }
-    }
-
-    private void WriteFilter(PathFilter filter)
-    {
-        if (filterPath is null)
-        {
-            return;
-        }
-
-        if (filter.IsEmpty)
-        {
-            File.Delete(filterPath);
-            return;
-        }
-
-        var temporary = filterPath + ".tmp";
-        File.WriteAllBytes(temporary, Wsync.Platform.LinuxPath.ToBytes(filter.ToRsyncRules())); // a directory's name may not be UTF-8
-        File.Move(temporary, filterPath, overwrite: true);
-    }
-
-    private static string RuntimeDirectory()
-    {
-        var directory = WsyncConfig.RuntimeDirectory();
-        WsyncConfig.EnsurePrivateDirectory(directory);
-        return directory;
     }
 
     private async Task StopAsync()
@@ -551,17 +421,15 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         await lifecycle.WaitAsync().ConfigureAwait(false);
         try
         {
-            StopCheckingRoot();
+            rootCheck.Stop();
             watcher?.Dispose();
             watcher = null;
             var current = loops;
-            List<SshEndpoint> unclaimed;
+            var unclaimed = probed.ClaimAll();
             lock (gate)
             {
                 loops = [];
                 state = WorkspaceState.Stopped;
-                unclaimed = [.. probed.Values];
-                probed.Clear();
             }
 
             await Task.WhenAll(current.Values.Select(l => l.DisposeAsync().AsTask()).Concat(unclaimed.Select(e => e.DisposeAsync().AsTask())))
@@ -577,7 +445,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
     }
 
-    private void Changed() => reportWanted.Writer.TryWrite(true);
+    private void Changed() => reporter.Changed();
 
     /// <summary>
     /// Moves the workspace to <paramref name="next"/> (when it is in a state <paramref name="onlyFrom"/>
@@ -600,7 +468,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
         if (previous != next)
         {
-            Report(new SyncEvent
+            reporter.Report(new SyncEvent
             {
                 Time = DateTimeOffset.UtcNow,
                 Kind = SyncEventKind.WorkspaceStateChanged,
@@ -610,10 +478,6 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             });
         }
     }
-
-    /// <summary>Queues an event for the daemon, with this workspace's id and name. Never waits.</summary>
-    private void Report(SyncEvent syncEvent) =>
-        events.Report(syncEvent with { WorkspaceId = workspace?.Id ?? Guid.Empty, Workspace = workspace?.Name });
 
     private WorkspaceStatus Snapshot()
     {
@@ -628,48 +492,6 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
                 WatchedDirectories = watcher?.WatchCount ?? 0,
                 Remotes = [.. loops.Values.Select(l => l.Status)],
             };
-        }
-    }
-
-    /// <summary>Sends the events in order, one call each; after a backlog that overflowed, says how many were dropped.</summary>
-    private async Task EventLoopAsync()
-    {
-        while (await events.WaitAsync(CancellationToken.None).ConfigureAwait(false))
-        {
-            foreach (var next in events.TakeAll())
-            {
-                await SendEventAsync(next).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task SendEventAsync(SyncEvent syncEvent)
-    {
-        try
-        {
-            await host.ReportEventAsync(syncEvent).ConfigureAwait(false);
-        }
-        catch (Exception exception)
-        {
-            log.Debug(exception, "Could not report an event");
-        }
-    }
-
-    private async Task ReportLoopAsync()
-    {
-        while (await reportWanted.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            reportWanted.Reader.TryRead(out _);
-            try
-            {
-                await host.ReportStatusAsync(Snapshot()).ConfigureAwait(false);
-                await Task.Delay(ReportThrottle).ConfigureAwait(false);
-            }
-            catch (Exception exception)
-            {
-                log.Debug(exception, "Could not report status");
-                await Task.Delay(ReportThrottle).ConfigureAwait(false);
-            }
         }
     }
 }

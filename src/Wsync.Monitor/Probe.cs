@@ -47,9 +47,7 @@ internal static class Probe
             return 0;
         }
 
-        var runtime = WsyncConfig.RuntimeDirectory();
-        WsyncConfig.EnsurePrivateDirectory(runtime);
-        await using var endpoint = new SshEndpoint(destination, remote, Path.Combine(runtime, "probe-" + Guid.NewGuid().ToString("n")[..8]), Logger.None);
+        await using var endpoint = new SshEndpoint(destination, remote, Path.Combine(WsyncConfig.PrivateRuntimeDirectory(), "probe-" + Guid.NewGuid().ToString("n")[..8]), Logger.None);
         var result = await CheckAsync(endpoint, destination, CancellationToken.None).ConfigureAwait(false);
         if (result.Failure is { } failure)
         {

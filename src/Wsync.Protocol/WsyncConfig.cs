@@ -218,6 +218,14 @@ public sealed class WsyncConfig
         return "/tmp/wsync-" + Wsync.Platform.Posix.EffectiveUserId().ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary><see cref="RuntimeDirectory"/>, created private (0700) if needed.</summary>
+    public static string PrivateRuntimeDirectory()
+    {
+        var directory = RuntimeDirectory();
+        EnsurePrivateDirectory(directory);
+        return directory;
+    }
+
     /// <summary>Creates <paramref name="path"/> if needed and makes it 0700; refuses one owned by another user.</summary>
     public static void EnsurePrivateDirectory(string path)
     {

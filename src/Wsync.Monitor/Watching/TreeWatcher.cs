@@ -18,25 +18,6 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>How long an unpaired IN_MOVED_FROM waits for its IN_MOVED_TO before counting as a move out.</summary>
     private const int MovePairingMilliseconds = 2;
 
-    /// <summary>
-    /// A file being written (IN_CREATE or IN_MODIFY, no IN_CLOSE_WRITE yet) is held until its writer closes
-    /// it, or until it has been quiet this long: an edit is sent once, complete, instead of once half-written
-    /// and again when closed (the second rsync would double the latency).
-    /// </summary>
-    private const int WriteQuietMilliseconds = 50;
-
-    /// <summary>The longest a file written without pause (a log held open) is held before it is sent anyway.</summary>
-    private const int WriteHoldMilliseconds = 1000;
-
-    /// <summary>
-    /// Deletions are held until no deletion has been seen for this long (at most <see cref="WriteHoldMilliseconds"/>):
-    /// an `rm -rf` of the root deletes its files before the root itself, and without the hold the remotes would
-    /// mirror those deletions before the root's IN_DELETE_SELF halts the workspace. Every deletion waits this
-    /// long, but 25 ms let a busy machine's `rm -rf` (descheduled between two unlinks) leak its first
-    /// deletions in the test suite; an edit, which is what latency is about, never waits for it.
-    /// </summary>
-    private const int DeleteQuietMilliseconds = 100;
-
     private readonly string root;
     private readonly IWatchSink sink;
     private readonly ILogger log;
@@ -47,23 +28,14 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>Drain requests not yet answered; answered once every event queued before them was handed to the sink.</summary>
     private readonly ConcurrentQueue<TaskCompletionSource> drains = new();
 
-    /// <summary>Watch descriptor → directory relative to the root. Touched only by the watcher thread (and Start before it runs).</summary>
-    private readonly Dictionary<int, string> directories = [];
-
-    /// <summary>The inverse of <see cref="directories"/>.</summary>
-    private readonly Dictionary<string, int> watches = new(StringComparer.Ordinal);
+    /// <summary>Which directory each watch stands for. Watcher thread only (and Start before it runs).</summary>
+    private readonly WatchTable watches = new();
 
     /// <summary>IN_MOVED_FROM events waiting for their IN_MOVED_TO, by cookie.</summary>
     private readonly Dictionary<uint, (string Path, bool IsDirectory)> movesOut = [];
 
-    /// <summary>Files being written, by path: when the first and the last event were seen (Environment.TickCount64), and whether one was a write. Watcher thread only.</summary>
-    private readonly Dictionary<string, (long First, long Last, bool Written)> writing = new(StringComparer.Ordinal);
-
-    /// <summary>Deleted (or moved out) paths held back (see <see cref="DeleteQuietMilliseconds"/>). Watcher thread only.</summary>
-    private readonly HashSet<string> deleting = new(StringComparer.Ordinal);
-
-    /// <summary>When the first and the last held deletion were seen (Environment.TickCount64); meaningless while <see cref="deleting"/> is empty.</summary>
-    private (long First, long Last) deletions;
+    /// <summary>Writes in progress and deletions, held until they are final. Watcher thread only.</summary>
+    private readonly HeldChanges held = new();
 
     /// <summary>Set when a file with hard links changed in place since the last hand-over (<see cref="NoteInPlaceChange"/>). Watcher thread only.</summary>
     private bool linkedFileChanged;
@@ -85,7 +57,7 @@ internal sealed class TreeWatcher : IDisposable
     }
 
     /// <summary>Directories watched now.</summary>
-    public int WatchCount { get; private set; }
+    public int WatchCount => watches.Count;
 
     /// <summary>Set when the watch limit was hit: the watcher runs, but some directories are not watched.</summary>
     public bool LimitReached => limitReported;
@@ -161,7 +133,7 @@ internal sealed class TreeWatcher : IDisposable
         {
             descriptors[0] = new Inotify.PollDescriptor { Fd = inotifyFd, Events = Inotify.PollIn };
             descriptors[1] = new Inotify.PollDescriptor { Fd = wakeFd, Events = Inotify.PollIn };
-            if (Inotify.Poll(descriptors, 2, NextWriteDue()) < 0 && Marshal.GetLastPInvokeError() != Inotify.ErrorInterrupted)
+            if (Inotify.Poll(descriptors, 2, held.NextDue()) < 0 && Marshal.GetLastPInvokeError() != Inotify.ErrorInterrupted)
             {
                 log.Error("poll failed with errno {Errno}", Marshal.GetLastPInvokeError());
                 Thread.Sleep(100);
@@ -193,10 +165,13 @@ internal sealed class TreeWatcher : IDisposable
                     // Moved out of the workspace: its old path is gone.
                     if (isDirectory)
                     {
-                        ForgetTree(path, removeWatches: true);
+                        foreach (var wd in watches.ForgetTree(path))
+                        {
+                            Inotify.RemoveWatch(inotifyFd, wd); // its inode is still watched, outside the workspace
+                        }
                     }
 
-                    HoldDeletion(path);
+                    held.HoldDeletion(path);
                 }
 
                 movesOut.Clear();
@@ -206,7 +181,7 @@ internal sealed class TreeWatcher : IDisposable
                     sink.OnRootLost($"the workspace root {root} was deleted, moved or unmounted");
                 }
 
-                ReleaseWrites(changes, all: answering.Count > 0 || (outcome & Outcome.RootLost) != 0);
+                held.Release(changes, all: answering.Count > 0 || (outcome & Outcome.RootLost) != 0, NoteInPlaceChange);
                 if (changes.Count > 0)
                 {
                     sink.OnChanges(changes);
@@ -238,89 +213,6 @@ internal sealed class TreeWatcher : IDisposable
 
             answering.Clear();
         }
-    }
-
-    /// <summary>Milliseconds until the next held write or deletion is due (poll's timeout), or -1 when none is held.</summary>
-    private int NextWriteDue()
-    {
-        if (writing.Count == 0 && deleting.Count == 0)
-        {
-            return -1;
-        }
-
-        var now = Environment.TickCount64;
-        var due = writing.Count == 0
-            ? long.MaxValue
-            : writing.Values.Min(w => Math.Min(w.Last + WriteQuietMilliseconds, w.First + WriteHoldMilliseconds));
-        if (deleting.Count > 0)
-        {
-            due = Math.Min(due, DeletionsDue);
-        }
-
-        return (int)Math.Clamp(due - now, 0, WriteHoldMilliseconds);
-    }
-
-    private long DeletionsDue => Math.Min(deletions.Last + DeleteQuietMilliseconds, deletions.First + WriteHoldMilliseconds);
-
-    /// <summary>Holds a deletion back with the others (see <see cref="DeleteQuietMilliseconds"/>).</summary>
-    private void HoldDeletion(string path)
-    {
-        var now = Environment.TickCount64;
-        deletions = deleting.Count == 0 ? (now, now) : (deletions.First, now);
-        deleting.Add(path);
-    }
-
-    /// <summary>
-    /// Hands over the held writes and deletions that are due; all of them when a drain (a flush) asks for
-    /// everything seen so far.
-    /// </summary>
-    private void ReleaseWrites(List<Change> changes, bool all)
-    {
-        var now = Environment.TickCount64;
-        if (deleting.Count > 0 && (all || now >= DeletionsDue))
-        {
-            changes.AddRange(deleting.Select(Change.OfPath));
-            deleting.Clear();
-        }
-
-        if (writing.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var (path, write) in writing)
-        {
-            if (all || now >= write.Last + WriteQuietMilliseconds || now >= write.First + WriteHoldMilliseconds)
-            {
-                if (write.Written)
-                {
-                    NoteInPlaceChange(path);
-                }
-
-                changes.Add(Change.OfPath(path));
-                writing.Remove(path);
-            }
-        }
-    }
-
-    /// <summary>True when a file event means "being written": hold it (see <see cref="WriteQuietMilliseconds"/>).</summary>
-    private bool HoldWrite(string path, uint mask)
-    {
-        if ((mask & (Inotify.Create | Inotify.Modify)) == 0 || (mask & Inotify.CloseWrite) != 0)
-        {
-            writing.Remove(path); // closed, deleted, renamed, chmod: sent now
-            return false;
-        }
-
-        if ((mask & Inotify.Create) != 0 && IsNeverWritten(path))
-        {
-            return false; // a symlink is never written or closed: nothing to wait for
-        }
-
-        var now = Environment.TickCount64;
-        var written = (mask & Inotify.Modify) != 0; // IN_CREATE alone is a new name (a hard link, say), not a write
-        writing[path] = writing.TryGetValue(path, out var write) ? (write.First, now, write.Written || written) : (now, now, written);
-        return true;
     }
 
     /// <summary>
@@ -401,12 +293,13 @@ internal sealed class TreeWatcher : IDisposable
         }
     }
 
+    /// <summary>One event: what it means for the watches, and the change (if any) it brings.</summary>
     private Outcome Handle(int wd, uint mask, uint cookie, string name, List<Change> changes)
     {
         if (tracing)
         {
             log.Verbose("inotify wd {Watch} ({Directory}) mask {Mask:x} cookie {Cookie} name {Name}",
-                wd, directories.GetValueOrDefault(wd) is { } known ? LinuxPath.Display(known) : "?", mask, cookie, LinuxPath.Display(name));
+                wd, watches.TryGetDirectory(wd, out var known) ? LinuxPath.Display(known) : "?", mask, cookie, LinuxPath.Display(name));
         }
 
         if ((mask & Inotify.QueueOverflow) != 0)
@@ -414,35 +307,24 @@ internal sealed class TreeWatcher : IDisposable
             return Outcome.Rescan;
         }
 
-        if (!directories.TryGetValue(wd, out var directory))
+        if (!watches.TryGetDirectory(wd, out var directory))
         {
-            return (mask & Inotify.Ignored) != 0 ? Outcome.None : Outcome.Rescan;
+            return (mask & Inotify.Ignored) != 0 ? Outcome.None : Outcome.Rescan; // events were lost
         }
 
         if ((mask & Inotify.Ignored) != 0)
         {
-            Forget(wd);
+            watches.Forget(wd);
             return directory.Length == 0 ? Outcome.RootLost : Outcome.None;
         }
 
-        var isDirectory = (mask & Inotify.IsDirectory) != 0;
         if (name.Length == 0)
         {
-            // An event about a watched directory itself; its parent reports the same change by name.
-            if (directory.Length == 0 && (mask & (Inotify.DeleteSelf | Inotify.MoveSelf | Inotify.Unmount)) != 0)
-            {
-                return Outcome.RootLost;
-            }
-
-            if (directory.Length == 0 && (mask & Inotify.Attrib) != 0)
-            {
-                changes.Add(Change.OfPath(""));
-            }
-
-            return (mask & Inotify.Unmount) != 0 ? Outcome.Rescan : Outcome.None;
+            return HandleSelf(directory, mask, changes);
         }
 
         var path = directory.Length == 0 ? name : directory + "/" + name;
+        var isDirectory = (mask & Inotify.IsDirectory) != 0;
         var current = filter;
         if (current.IsExcluded(path, isDirectory))
         {
@@ -456,7 +338,7 @@ internal sealed class TreeWatcher : IDisposable
             return Outcome.Rescan;
         }
 
-        if (!isDirectory && HoldWrite(path, mask))
+        if (!isDirectory && held.HoldWrite(path, mask, IsNeverWritten))
         {
             return Outcome.None;
         }
@@ -464,69 +346,84 @@ internal sealed class TreeWatcher : IDisposable
         if ((mask & Inotify.MovedFrom) != 0)
         {
             movesOut[cookie] = (path, isDirectory);
-            return Outcome.None;
         }
-
-        if ((mask & Inotify.MovedTo) != 0)
+        else if ((mask & Inotify.MovedTo) != 0)
         {
-            if (movesOut.Remove(cookie, out var from))
-            {
-                if (isDirectory)
-                {
-                    // The watches follow the inode; but a directory created just before the move (in it, or it
-                    // itself) may have been renamed before its IN_CREATE was read, and adding its watch by the
-                    // old name failed. Watching the new name again adds what is missing (the rest keep their
-                    // descriptors): without it, nothing later made inside would ever be seen.
-                    RenameTree(from.Path, path);
-                    WatchTree(path);
-                }
-
-                changes.Add(Change.OfMove(from.Path, path, isDirectory));
-            }
-            else if (isDirectory)
-            {
-                WatchTree(path);
-                changes.Add(Change.OfTree(path));
-            }
-            else
-            {
-                changes.Add(Change.OfPath(path));
-            }
-
-            return Outcome.None;
+            HandleMovedIn(path, isDirectory, cookie, changes);
         }
-
-        if (isDirectory && (mask & Inotify.Create) != 0)
+        else if (isDirectory && (mask & Inotify.Create) != 0)
         {
             // Watch first, then the Tree change makes rsync send whatever was created before the watch.
             WatchTree(path);
             changes.Add(Change.OfTree(path));
-            return Outcome.None;
         }
-
-        if (isDirectory && (mask & Inotify.Delete) != 0)
+        else if ((mask & Inotify.Delete) != 0)
         {
-            ForgetTree(path, removeWatches: false);
-            HoldDeletion(path);
-            return Outcome.None;
-        }
+            if (isDirectory)
+            {
+                watches.ForgetTree(path);
+            }
 
-        if ((mask & Inotify.Delete) != 0)
+            held.HoldDeletion(path);
+        }
+        else
         {
-            HoldDeletion(path);
-            return Outcome.None;
+            // A change of the entry itself: a file's content or attributes, or a directory's own attributes
+            // (IN_ATTRIB: tar and cp -a set them last). A directory's content has events of its own, so its
+            // attributes never need a walk of what is below it.
+            if (!isDirectory && (mask & (Inotify.CloseWrite | Inotify.Modify | Inotify.Attrib)) != 0)
+            {
+                NoteInPlaceChange(path);
+            }
+
+            changes.Add(Change.OfPath(path));
         }
 
-        // What is left is a change of the entry itself: a file's content or attributes, or a directory's own
-        // attributes (IN_ATTRIB: tar and cp -a set them last). A directory's content has events of its own, so
-        // its attributes never need a walk of what is below it.
-        if (!isDirectory && (mask & (Inotify.CloseWrite | Inotify.Modify | Inotify.Attrib)) != 0)
-        {
-            NoteInPlaceChange(path);
-        }
-
-        changes.Add(Change.OfPath(path));
         return Outcome.None;
+    }
+
+    /// <summary>An event about a watched directory itself; its parent reports the same change by name, but nothing reports the root's.</summary>
+    private static Outcome HandleSelf(string directory, uint mask, List<Change> changes)
+    {
+        if (directory.Length == 0 && (mask & (Inotify.DeleteSelf | Inotify.MoveSelf | Inotify.Unmount)) != 0)
+        {
+            return Outcome.RootLost;
+        }
+
+        if (directory.Length == 0 && (mask & Inotify.Attrib) != 0)
+        {
+            changes.Add(Change.OfPath(""));
+        }
+
+        return (mask & Inotify.Unmount) != 0 ? Outcome.Rescan : Outcome.None;
+    }
+
+    /// <summary>IN_MOVED_TO: a rename inside the workspace when its IN_MOVED_FROM came (same cookie), else a move in from outside.</summary>
+    private void HandleMovedIn(string path, bool isDirectory, uint cookie, List<Change> changes)
+    {
+        if (movesOut.Remove(cookie, out var from))
+        {
+            if (isDirectory)
+            {
+                // The watches follow the inode; but a directory created just before the move (in it, or it
+                // itself) may have been renamed before its IN_CREATE was read, and adding its watch by the
+                // old name failed. Watching the new name again adds what is missing (the rest keep their
+                // descriptors): without it, nothing later made inside would ever be seen.
+                watches.RenameTree(from.Path, path);
+                WatchTree(path);
+            }
+
+            changes.Add(Change.OfMove(from.Path, path, isDirectory));
+        }
+        else if (isDirectory)
+        {
+            WatchTree(path);
+            changes.Add(Change.OfTree(path));
+        }
+        else
+        {
+            changes.Add(Change.OfPath(path));
+        }
     }
 
     /// <summary>The -Exclude patterns this watcher was built with, for rebuilding the filter.</summary>
@@ -553,17 +450,7 @@ internal sealed class TreeWatcher : IDisposable
                 continue; // vanished, or not a directory any more, or unreadable: its parent's events cover it
             }
 
-            if (directories.TryGetValue(wd, out var previous) && previous != directory)
-            {
-                watches.Remove(previous);
-            }
-
-            if (!directories.ContainsKey(wd) || previous != directory)
-            {
-                directories[wd] = directory;
-                watches[directory] = wd;
-                WatchCount = directories.Count;
-            }
+            watches.Set(wd, directory);
 
             // By bytes: a directory whose name is not UTF-8 is watched like any other. A symlink is mirrored as
             // a link, never followed; a directory that cannot be read has its parent's events.
@@ -586,71 +473,8 @@ internal sealed class TreeWatcher : IDisposable
         }
 
         limitReported = true;
-        var limit = ProcFs.Setting("fs/inotify/max_user_watches")?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?";
-        var needed = CountDirectories();
-        var suggestion = long.TryParse(limit, out var current) ? Math.Max(current * 2, current + needed) : needed * 2;
-        var message = $"inotify ran out of watches: the workspace has {needed} directories to watch and fs.inotify.max_user_watches ({limit}) is used up. " +
-            $"Raise it (sudo sysctl fs.inotify.max_user_watches={suggestion}, and in /etc/sysctl.d/ to keep it), then Resume-WsyncWorkspace.";
+        var message = WatchLimit.Explain(root, filter);
         log.Error("{Message}", message);
         sink.OnWatchLimit(message);
-    }
-
-    private long CountDirectories()
-    {
-        long count = 0;
-        var pending = new Stack<string>([""]);
-        while (pending.Count > 0)
-        {
-            var directory = pending.Pop();
-            count++;
-            foreach (var (name, kind) in Posix.ReadDirectory(directory.Length == 0 ? root : Path.Combine(root, directory)) ?? [])
-            {
-                var child = directory.Length == 0 ? name : directory + "/" + name;
-                if (kind == FileKind.Directory && !filter.IsExcluded(child, isDirectory: true))
-                {
-                    pending.Push(child);
-                }
-            }
-        }
-
-        return count;
-    }
-
-    private void Forget(int wd)
-    {
-        if (directories.Remove(wd, out var directory) && watches.TryGetValue(directory, out var mapped) && mapped == wd)
-        {
-            watches.Remove(directory);
-        }
-
-        WatchCount = directories.Count;
-    }
-
-    /// <summary>Drops the mappings of a subtree; removes its watches too when it left the workspace (its inode is still watched).</summary>
-    private void ForgetTree(string path, bool removeWatches)
-    {
-        foreach (var (directory, wd) in watches.Where(w => w.Key == path || w.Key.StartsWith(path + "/", StringComparison.Ordinal)).ToList())
-        {
-            watches.Remove(directory);
-            directories.Remove(wd);
-            if (removeWatches)
-            {
-                Inotify.RemoveWatch(inotifyFd, wd);
-            }
-        }
-
-        WatchCount = directories.Count;
-    }
-
-    /// <summary>A directory moved inside the workspace keeps its watches (they follow the inode); only the names change.</summary>
-    private void RenameTree(string from, string to)
-    {
-        foreach (var (directory, wd) in watches.Where(w => w.Key == from || w.Key.StartsWith(from + "/", StringComparison.Ordinal)).ToList())
-        {
-            var renamed = to + directory[from.Length..];
-            watches.Remove(directory);
-            watches[renamed] = wd;
-            directories[wd] = renamed;
-        }
     }
 }

@@ -2,8 +2,8 @@ namespace Wsync.TestSupport;
 
 /// <summary>
 /// An account with plain /bin/sh and no start-up files, for the loopback sshd to log in as when the tests
-/// or the bench run as root. Root's own shell start-up files run for every ssh command (~95 ms here,
-/// NOTES.md), and killing a session mid-way through them (a simulated network cut) can leave their locks
+/// or the bench run as root. Root's own shell start-up files run for every ssh command (~95 ms measured
+/// on these machines), and killing a session mid-way through them (a simulated network cut) can leave their locks
 /// behind (pyenv's rehash lock stalls every later login for 60 s).
 /// </summary>
 public static class LoginAccount

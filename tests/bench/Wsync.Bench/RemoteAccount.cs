@@ -4,7 +4,7 @@ namespace Wsync.Bench;
 
 /// <summary>
 /// The account the loopback sshd logs in as. A remote whose login shell reads start-up files would make
-/// every ssh command cost what those files cost (~95 ms for root here, NOTES.md), and that is what would be
+/// every ssh command cost what those files cost (~95 ms for root on these machines), and that is what would be
 /// measured; so as root the harness uses a dedicated account with plain /bin/sh and no start-up files,
 /// created for the run and removed after it. Without root it falls back to the current user, with a warning.
 /// </summary>

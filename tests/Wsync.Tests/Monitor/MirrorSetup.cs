@@ -3,25 +3,6 @@ using Wsync.Tests.Daemon;
 
 namespace Wsync.Tests.Monitor;
 
-/// <summary>One private sshd shared by a test class; stopped (with every session) at the end, by pid.</summary>
-public sealed class SshFixture : IDisposable
-{
-    private readonly TempDirectory directory = new("ssh");
-
-    public SshFixture()
-    {
-        Server = SshServer.Start(directory.Combine("sshd"));
-    }
-
-    public SshServer Server { get; }
-
-    public void Dispose()
-    {
-        Server.Dispose();
-        directory.Dispose();
-    }
-}
-
 /// <summary>A daemon with its own home, a client, and helpers to attach remotes and wait.</summary>
 internal sealed class MirrorSetup : IAsyncDisposable
 {

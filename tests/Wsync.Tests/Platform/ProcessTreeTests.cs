@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Wsync.TestSupport;
 using Wsync.Platform;
 
-namespace Wsync.Tests.Protocol;
+namespace Wsync.Tests.Platform;
 
 /// <summary>
 /// ProcessTree.Kill, which ends rsync and ssh children and leftover monitors: the whole tree goes, and no

@@ -287,7 +287,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         }
     }
 
-    public void OnRootLost(string why) => Halt(WorkspaceState.Halted, why + "; mirroring stopped so that no remote file is deleted. Restore it, then Resume-WsyncWorkspace.");
+    public void OnRootLost(string why) => Halt(WorkspaceState.Halted, why);
 
     public void OnWatchLimit(string message) => Halt(WorkspaceState.Failed, message);
 
@@ -300,8 +300,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         changedSinceStart = false;
         if (!Directory.Exists(definition.Path))
         {
-            Wait(definition, untilEntries: false, $"The workspace root {definition.Path} does not exist (a disk not mounted yet?): nothing is sent, " +
-                "and mirroring starts by itself once it is there.");
+            Wait(definition, untilEntries: false, StopReasons.WaitingForRoot(definition.Path));
             return;
         }
 
@@ -316,8 +315,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     {
         if (refusal == SafetyStop.Refusal.RootEmpty && !changedSinceStart && workspace is { } definition)
         {
-            Wait(definition, untilEntries: true, $"The workspace root {definition.Path} is empty but a remote is not (a disk not mounted yet?): nothing is sent, " +
-                "and mirroring starts by itself once the root has entries. If you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.");
+            Wait(definition, untilEntries: true, StopReasons.WaitingForEntries(definition.Path));
             return;
         }
 

@@ -40,8 +40,7 @@ internal sealed class SafetyStop(string root, Func<CancellationToken, Task<bool>
     {
         if (!Directory.Exists(root))
         {
-            halt(Refusal.RootMissing, $"The workspace root {root} is missing (deleted, moved or unmounted); mirroring stopped so that nothing is deleted on " +
-                $"{destination}. Restore it, then Resume-WsyncWorkspace.");
+            halt(Refusal.RootMissing, StopReasons.RootMissing(root, destination));
             return false;
         }
 
@@ -51,9 +50,7 @@ internal sealed class SafetyStop(string root, Func<CancellationToken, Task<bool>
             return true;
         }
 
-        halt(Refusal.RootEmpty, $"The workspace root {root} is empty but {destination} is not; mirroring stopped so that nothing is deleted there. " +
-            "If the root was emptied by mistake (an unmounted disk, a failed checkout), restore its content, then Resume-WsyncWorkspace; " +
-            "if you meant to empty it, Resume-WsyncWorkspace mirrors the empty root to every remote.");
+        halt(Refusal.RootEmpty, StopReasons.RootEmpty(root, destination));
         return false;
     }
 

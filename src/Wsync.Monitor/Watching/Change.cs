@@ -30,7 +30,7 @@ internal interface IWatchSink
     /// <summary>Events were lost (queue overflow, unknown watch): only a full reconcile is safe.</summary>
     void OnRescanNeeded(string reason);
 
-    /// <summary>The workspace root was deleted, moved away or unmounted.</summary>
+    /// <summary>The root itself was deleted, moved or unmounted; <paramref name="reason"/> says so, for StateReason.</summary>
     void OnRootLost(string reason);
 
     /// <summary>inotify_add_watch failed with ENOSPC; the message names the sysctl and the value needed.</summary>

@@ -178,7 +178,7 @@ internal sealed class TreeWatcher : IDisposable
                 if ((outcome & Outcome.RootLost) != 0)
                 {
                     // Halt first: the deletions that came with it must reach a halted workspace, never a remote.
-                    sink.OnRootLost($"the workspace root {root} was deleted, moved or unmounted");
+                    sink.OnRootLost(StopReasons.RootMissing(root));
                 }
 
                 held.Release(changes, all: answering.Count > 0 || (outcome & Outcome.RootLost) != 0, NoteInPlaceChange);

@@ -357,19 +357,28 @@ task Test TestPrerequisites, Build, {
     try {
         exec { dotnet build (Join-Path $Root 'tests/Wsync.Tests') -c $Configuration --nologo -v quiet }
 
-        # xunit and Pester run at the same time: both spend most of their time waiting on real processes
-        # (rsync, sshd, daemons), so side by side they take little more than the longer of the two.
-        $pesterResult = Join-Path $results 'pester.json'
-        $pesterLog = Join-Path $results 'pester.log'
+        # xunit and two Pester processes run at the same time: they spend most of their time waiting on real
+        # processes (rsync, sshd, daemons, pwsh starting), not on the CPU, so side by side they take little more
+        # than the longest of them. Each Pester file has its own wsync home, so the files split freely.
         $pwsh = Get-PwshCommand
-        Write-Step "Pester (in the background; its output follows xunit's, and is in $pesterLog)"
-        $pesterArguments = @($pwsh[1..($pwsh.Count - 1)] + @('-NoProfile', '-File', (Join-Path $Root 'tests/pester/Invoke-PesterRun.ps1'),
-                '-PesterPath', (Get-NuGetPackageFile 'Pester' '6.2.0' 'tools/Pester.psd1'), '-ResultPath', $pesterResult))
-        $pester = Start-ThreadJob -ScriptBlock {
-            $command = $using:pwsh
-            $arguments = $using:pesterArguments
-            & $command[0] @arguments *> $using:pesterLog
+        $files = @(Get-ChildItem (Join-Path $Root 'tests/pester') -Filter '*.Tests.ps1' | Sort-Object Name)
+        $pester = foreach ($group in 0, 1) {
+            $result = Join-Path $results "pester-$group.json"
+            $log = Join-Path $results "pester-$group.log"
+            $arguments = @($pwsh[1..($pwsh.Count - 1)] + @('-NoProfile', '-File', (Join-Path $Root 'tests/pester/Invoke-PesterRun.ps1'),
+                    '-PesterPath', (Get-NuGetPackageFile 'Pester' '6.2.0' 'tools/Pester.psd1'), '-ResultPath', $result,
+                    '-Path', (($files | Where-Object { [array]::IndexOf($files, $_) % 2 -eq $group }).FullName -join ',')))
+            [pscustomobject]@{
+                Result = $result
+                Log    = $log
+                Job    = Start-ThreadJob -ScriptBlock {
+                    $command = $using:pwsh
+                    $list = $using:arguments
+                    & $command[0] @list *> $using:log
+                }
+            }
         }
+        Write-Step "Pester (two processes in the background; their output follows xunit's, and is in $results)"
 
         Write-Step 'xunit'
         $trx = Join-Path $results 'xunit.trx'
@@ -377,11 +386,13 @@ task Test TestPrerequisites, Build, {
             --logger "trx;LogFileName=$trx" --logger 'console;verbosity=normal' --results-directory $results
         Add-Counts $totals (Read-TrxCounts $trx) 'xunit'
 
-        $pester | Wait-Job | Receive-Job -ErrorAction Continue
-        $pester | Remove-Job
-        Write-Step 'Pester'
-        Get-Content $pesterLog -ErrorAction Ignore | Write-Host
-        Add-Counts $totals (Read-PesterCounts $pesterResult) 'Pester'
+        foreach ($run in $pester) {
+            $run.Job | Wait-Job | Receive-Job -ErrorAction Continue
+            $run.Job | Remove-Job
+            Write-Step "Pester ($(Split-Path -Leaf $run.Log))"
+            Get-Content $run.Log -ErrorAction Ignore | Write-Host
+            Add-Counts $totals (Read-PesterCounts $run.Result) 'Pester'
+        }
     }
     finally {
         $totals.Failed += Stop-LeftoverProcesses $marker

@@ -1,17 +1,19 @@
 <#
 .SYNOPSIS
-    Runs every Pester test under tests/pester and writes the counts as JSON for build.ps1.
+    Runs Pester tests (every file under tests/pester, or those of -Path) and writes the counts as JSON for build.ps1.
 #>
 param(
     [Parameter(Mandatory)] [string] $PesterPath,
-    [Parameter(Mandatory)] [string] $ResultPath
+    [Parameter(Mandatory)] [string] $ResultPath,
+    # Test files, comma-separated (a -File script gets each argument as one string).
+    [string] $Path = $PSScriptRoot
 )
 
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath -Force
 
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.Path = @($Path -split ',')
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.Output.StackTraceVerbosity = 'Filtered'

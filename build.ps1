@@ -333,7 +333,7 @@ task Build BuildPrerequisites, {
             @("-p:CppCompilerAndLinker=$($CrossRuntimes[$rid].Linker)", "-p:ObjCopyName=$($CrossRuntimes[$rid].ObjCopy)")
         }
         else { @() }
-        foreach ($project in 'Wsync.Daemon', 'Wsync.Monitor') {
+        foreach ($project in 'Wsync.Daemon', 'Wsync.Monitor', 'Wsync.Agent') {
             exec { dotnet publish (Join-Path $Root "src/$project") -o $bin -r $rid --self-contained true @common @cross }
         }
         Remove-Item (Join-Path $bin '*.pdb'), (Join-Path $bin '*.dbg') -ErrorAction Ignore

@@ -59,6 +59,10 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>How changes travel: Agent (small changes through a wsync agent where it can run, rsync for the rest; the default) or Rsync (nothing of wsync's runs on the destination).</summary>
+    [Parameter]
+    public RemoteTransport Transport { get; set; } = RemoteTransport.Agent;
+
     #endregion
 
     #region Method overrides
@@ -87,6 +91,7 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
             AllowUnsafeSshOption = AllowUnsafeSshOption,
             WaitForInitialSync = !NoWait,
             Force = Force,
+            Transport = Transport,
         };
         Try(() =>
         {

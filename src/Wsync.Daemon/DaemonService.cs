@@ -96,6 +96,7 @@ internal sealed class DaemonService(
             Port = destination.Port,
             IdentityFile = request.IdentityFile,
             SshOptions = sshOptions,
+            Transport = request.Transport,
             Created = DateTimeOffset.UtcNow,
         };
         Validation.CheckName(remote.Name, ErrorIds.RemoteNameInvalid, "remote");

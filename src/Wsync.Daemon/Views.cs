@@ -80,6 +80,8 @@ internal static class Views
             FilesSent = status?.FilesSent ?? 0,
             LastError = status?.LastError,
             Progress = status?.Progress,
+            Transport = status?.Transport ?? RemoteTransport.Rsync,
+            TransportReason = status is null ? "Not running" : status.TransportReason,
             Created = remote.Created,
         };
     }

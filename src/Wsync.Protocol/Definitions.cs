@@ -43,6 +43,9 @@ public sealed record RemoteDefinition
 
     public IReadOnlyList<string> SshOptions { get; init; } = [];
 
+    /// <summary>How its changes travel, as asked on Connect-WsyncRemote (Agent where it can run, or Rsync alone).</summary>
+    public RemoteTransport Transport { get; init; } = RemoteTransport.Agent;
+
     public DateTimeOffset Created { get; init; }
 }
 

@@ -83,6 +83,10 @@ public sealed record RemoteStatus
     public string? LastError { get; init; }
 
     public SyncProgress? Progress { get; init; }
+
+    public RemoteTransport Transport { get; init; } = RemoteTransport.Rsync;
+
+    public string? TransportReason { get; init; }
 }
 
 /// <summary>The outcome of <see cref="IMonitor.FlushAsync"/>.</summary>

@@ -56,6 +56,23 @@ public enum RemoteState
     Stopped,
 }
 
+/// <summary>
+/// How a remote's changes travel. Asked for on Connect-WsyncRemote (-Transport; Agent unless said otherwise),
+/// and shown on the remote: what carries its changes now.
+/// </summary>
+public enum RemoteTransport
+{
+    /// <summary>
+    /// Asked for: small changes go to a wsync agent on the destination, over one session kept open; rsync
+    /// carries trees, large files and full reconciles, and everything when the agent cannot run there.
+    /// Shown: the agent is carrying changes now.
+    /// </summary>
+    Agent,
+
+    /// <summary>Asked for: never run the agent; every change goes by rsync. Shown: rsync alone carries changes now (TransportReason says why).</summary>
+    Rsync,
+}
+
 public enum RemoteKind
 {
     /// <summary>A directory on this machine (a disk, a mounted share).</summary>
@@ -124,6 +141,12 @@ public sealed record Remote
     public long FilesSent { get; init; }
 
     public string? LastError { get; init; }
+
+    /// <summary>What carries this remote's small changes now.</summary>
+    public RemoteTransport Transport { get; init; } = RemoteTransport.Rsync;
+
+    /// <summary>Why <see cref="Transport"/> is Rsync (asked for, the agent could not start, its session ended); null while the agent carries changes.</summary>
+    public string? TransportReason { get; init; }
 
     public SyncProgress? Progress { get; init; }
 
@@ -255,4 +278,7 @@ public sealed record ConnectRemoteRequest
     /// sync deletes them. Without it such a destination is refused with <see cref="ErrorIds.DestinationHoldsOtherFiles"/>.
     /// </summary>
     public bool Force { get; init; }
+
+    /// <summary>How changes travel: Agent (where it can run; the default) or Rsync alone.</summary>
+    public RemoteTransport Transport { get; init; } = RemoteTransport.Agent;
 }

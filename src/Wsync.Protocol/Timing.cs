@@ -8,6 +8,12 @@ public sealed record Backoff(TimeSpan First, TimeSpan Max)
     /// <summary>A remote's batch that failed for a reason that may pass (a network cut): retried soon, then every 30 s.</summary>
     public static readonly Backoff RemoteRetry = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30));
 
+    /// <summary>
+    /// An agent that could not start, or whose session ended: rsync carries every change meanwhile, so there is
+    /// no hurry; a host where it can never run is asked again only every few minutes.
+    /// </summary>
+    public static readonly Backoff AgentRestart = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+
     /// <summary>A monitor that exited unasked: restarted at once, then more slowly, until the crash threshold.</summary>
     public static readonly Backoff MonitorRestart = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10));
 

@@ -14,6 +14,8 @@ public static class RepositoryPaths
 
     public static string Monitor => Path.Combine(Bin, "wsync-monitor");
 
+    public static string Agent => Path.Combine(Bin, "wsync-agent");
+
     private static string FindRoot()
     {
         var here = Path.GetDirectoryName(typeof(RepositoryPaths).Assembly.Location)!;

@@ -42,6 +42,12 @@ internal abstract class Endpoint : IAsyncDisposable
     public abstract Task MoveAsync(IReadOnlyList<PendingMove> moves, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Sets the modification time of the mirror's root (rsync leaves it when it names paths as operands, though
+    /// creating or removing a name in the root changed it). A failure is left to the next reconcile.
+    /// </summary>
+    public abstract Task SetRootTimeAsync(long seconds, uint nanoseconds, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Creates a scratch directory <c>wsync-selftest-OWNER-*</c> in the destination machine's temporary
     /// directory, with one subdirectory "gone", for the flag self-test; null if it cannot. First removes
     /// any left by an earlier loop of <paramref name="owner"/> (a remote has one loop at a time, so those
@@ -152,6 +158,21 @@ internal sealed class LocalEndpoint(string path) : Endpoint
         }
 
         return true;
+    }
+
+    public override Task SetRootTimeAsync(long seconds, uint nanoseconds, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var mirror = ConfinedRoot.Open(path);
+            mirror.SetAttributes("", mode: null, seconds, nanoseconds);
+        }
+        catch (IOException)
+        {
+            // Gone or unreachable: the next reconcile sets it.
+        }
+
+        return Task.CompletedTask;
     }
 
     public override Task<Scratch?> CreateScratchAsync(Guid owner, CancellationToken cancellationToken)

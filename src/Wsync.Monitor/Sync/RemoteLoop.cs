@@ -102,6 +102,8 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     FilesSent = filesSent,
                     LastError = haltReason ?? lastError,
                     Progress = progress,
+                    Transport = transport.Current.Kind,
+                    TransportReason = transport.Current.Reason,
                 };
             }
         }
@@ -326,7 +328,12 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 }
             }
 
+            var carrier = transport.Current;
             await transport.PrepareAsync(token).ConfigureAwait(false);
+            if (transport.Current != carrier)
+            {
+                changed(); // the agent started (or could not): the remote object says so
+            }
         }
 
         await wake.Reader.ReadAsync(token).ConfigureAwait(false);

@@ -37,8 +37,10 @@ internal sealed class RsyncTransport : ITransport
     /// </summary>
     private RsyncProcess? armed;
 
-    public RsyncTransport(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, ILogger log)
+    /// <param name="why">Why rsync carries every change of this remote (shown on the remote object); unused when an <see cref="AgentTransport"/> wraps it.</param>
+    public RsyncTransport(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, string why, ILogger log)
     {
+        Current = new TransportStatus(RemoteTransport.Rsync, why);
         this.definition = definition;
         this.root = root;
         this.endpoint = endpoint;
@@ -47,6 +49,8 @@ internal sealed class RsyncTransport : ITransport
     }
 
     public bool IsConnected => endpoint.IsConnected;
+
+    public TransportStatus Current { get; }
 
     public bool WantsPreparation => incrementalWorks is null || (incrementalWorks == true && armed is not { HasExited: false });
 
@@ -93,7 +97,7 @@ internal sealed class RsyncTransport : ITransport
         }
 
         await endpoint.MoveAsync(batch.Moves, cancellationToken).ConfigureAwait(false);
-        var entries = Reachable(batch.Entries);
+        var entries = BatchPaths.Reachable(root, batch.Entries);
 
         // Files only (no directory to recurse; a directory listed as a path stands for its own attributes): the
         // armed rsync serves them. A batch with trees names them as operands, unless they are too many or a
@@ -129,13 +133,23 @@ internal sealed class RsyncTransport : ITransport
         }
 
         var started = Stopwatch.GetTimestamp();
+        SendResult result;
         using (run)
         {
-            var result = await run.RunAsync(list, cancellationToken).ConfigureAwait(false);
+            result = await run.RunAsync(list, cancellationToken).ConfigureAwait(false);
             log.Debug("Sent {Count} paths in {Milliseconds:0.0} ms: {Files} files, {Bytes} bytes, {Result}",
                 entries.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds, result.FilesTransferred, result.BytesSent, result.Description);
-            return result;
         }
+
+        // A list carries the root's attributes ("." is implied); operands carry those of the directories above
+        // each path, but not the root's, which a name created, removed or renamed in it changed.
+        if (list is null && result.Outcome == SendOutcome.Success && TouchesRoot(batch.Moves, entries)
+            && Posix.Status(root) is { Kind: FileKind.Directory } workspaceRoot)
+        {
+            await endpoint.SetRootTimeAsync(workspaceRoot.ModifiedSeconds, workspaceRoot.ModifiedNanoseconds, cancellationToken).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     public async Task<SendResult> ReconcileAsync(Action<SyncProgress> progress, CancellationToken cancellationToken)
@@ -168,63 +182,9 @@ internal sealed class RsyncTransport : ITransport
         armed = null;
     }
 
-    /// <summary>
-    /// The entries rsync can reach: none below an entry that is not a directory any more, or whose parent is
-    /// not one. A directory deleted with its contents, or replaced by a file or a link, is mirrored whole by its
-    /// own entry (deleted, or replaced under --force; in this batch or the next); rsync would fail on a path
-    /// below a file ("Not a directory", exit 23) and the batch would be retried for ever.
-    /// </summary>
-    private List<(string Path, PendingKind Kind)> Reachable(IReadOnlyList<(string Path, PendingKind Kind)> entries)
-    {
-        var cut = new HashSet<string>(StringComparer.Ordinal);
-        var parents = new Dictionary<string, bool>(StringComparer.Ordinal);
-        var reachable = new List<(string Path, PendingKind Kind)>(entries.Count);
-        foreach (var entry in entries)
-        {
-            if (entry.Path.Length > 0 && (IsBelowAny(entry.Path, cut) || !ParentIsDirectory(entry.Path)))
-            {
-                continue;
-            }
-
-            reachable.Add(entry);
-            if (entry.Path.Length > 0 && Posix.Status(Path.Combine(root, entry.Path)).Kind != FileKind.Directory)
-            {
-                cut.Add(entry.Path);
-            }
-        }
-
-        return reachable;
-
-        bool ParentIsDirectory(string path)
-        {
-            var slash = path.LastIndexOf('/');
-            if (slash < 0)
-            {
-                return true;
-            }
-
-            var parent = path[..slash];
-            if (!parents.TryGetValue(parent, out var isDirectory))
-            {
-                parents[parent] = isDirectory = Posix.Status(Path.Combine(root, parent)).Kind == FileKind.Directory;
-            }
-
-            return isDirectory;
-        }
-
-        static bool IsBelowAny(string path, HashSet<string> cut)
-        {
-            for (var slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
-            {
-                if (cut.Contains(path[..slash]))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-    }
+    private static bool TouchesRoot(IReadOnlyList<PendingMove> moves, List<(string Path, PendingKind Kind)> entries) =>
+        entries.Any(e => !e.Path.Contains('/', StringComparison.Ordinal))
+        || moves.Any(m => !m.From.Contains('/', StringComparison.Ordinal) || !m.To.Contains('/', StringComparison.Ordinal));
 
     /// <summary>The entries as a --files-from list: each path's own bytes (not always UTF-8), NUL-terminated.</summary>
     private static byte[] ListOf(List<(string Path, PendingKind Kind)> entries)

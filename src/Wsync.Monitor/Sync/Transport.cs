@@ -19,6 +19,9 @@ internal enum SendOutcome
 /// <summary>One send's outcome, its size, and in words what happened (for LastError and the log).</summary>
 internal sealed record SendResult(SendOutcome Outcome, long BytesSent, long FilesTransferred, string Description);
 
+/// <summary>What carries a remote's changes now, and why not the agent when it is not (for the remote object).</summary>
+internal sealed record TransportStatus(RemoteTransport Kind, string? Reason);
+
 /// <summary>
 /// How one remote's changes reach it: the seam between a remote's loop (<see cref="RemoteLoop"/>: what to
 /// send and when, its state, retries and waiters) and the way the bytes travel. rsync is one transport
@@ -29,6 +32,9 @@ internal interface ITransport : IAsyncDisposable
 {
     /// <summary>Whether the destination is reachable now (the ssh master is up, the directory is there).</summary>
     bool IsConnected { get; }
+
+    /// <summary>What carries changes now; read from other threads (an immutable record, replaced whole).</summary>
+    TransportStatus Current { get; }
 
     /// <summary>
     /// True when <see cref="PrepareAsync"/> has work to do: the loop defers it until no other remote of the

@@ -14,10 +14,10 @@ public enum FileKind
     Other,
 }
 
-/// <summary>What lstat says of a path: the fields wsync decides on.</summary>
-public readonly record struct FileStatus(FileKind Kind, uint Mode, long Size, ulong Inode, uint Links, uint Owner, ulong Device)
+/// <summary>What lstat says of a path: the fields wsync decides on. The modification time is seconds and nanoseconds since the epoch.</summary>
+public readonly record struct FileStatus(FileKind Kind, uint Mode, long Size, ulong Inode, uint Links, uint Owner, ulong Device, long ModifiedSeconds, uint ModifiedNanoseconds)
 {
-    public static readonly FileStatus Missing = new(FileKind.Missing, 0, 0, 0, 0, uint.MaxValue, 0);
+    public static readonly FileStatus Missing = new(FileKind.Missing, 0, 0, 0, 0, uint.MaxValue, 0, 0, 0);
 
     public bool Exists => Kind != FileKind.Missing;
 }
@@ -37,6 +37,7 @@ public static unsafe partial class Posix
 
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7ff;
     private const int StatxSize = 256;
     private const uint TypeMask = 0xF000;
@@ -46,13 +47,38 @@ public static unsafe partial class Posix
     /// <summary>lstat: what <paramref name="path"/> is, without following a final symlink; <see cref="FileStatus.Missing"/> if nothing is there.</summary>
     public static FileStatus Status(string path)
     {
-        var buffer = stackalloc byte[StatxSize];
         fixed (byte* name = Terminated(path))
         {
-            if (Statx(AtFdCwd, name, AtSymlinkNoFollow, StatxBasicStats, buffer) != 0)
+            return StatusAt(AtFdCwd, name, AtSymlinkNoFollow);
+        }
+    }
+
+    /// <summary>fstat: what the open file <paramref name="handle"/> is now.</summary>
+    public static FileStatus StatusOf(SafeHandle handle)
+    {
+        byte empty = 0;
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return StatusAt((int)handle.DangerousGetHandle(), &empty, AtEmptyPath | AtSymlinkNoFollow);
+        }
+        finally
+        {
+            if (added)
             {
-                return FileStatus.Missing;
+                handle.DangerousRelease();
             }
+        }
+    }
+
+    /// <summary>statx of <paramref name="name"/> relative to <paramref name="directory"/> (a descriptor, or AT_FDCWD), as a <see cref="FileStatus"/>.</summary>
+    internal static FileStatus StatusAt(int directory, byte* name, int flags)
+    {
+        var buffer = stackalloc byte[StatxSize];
+        if (Statx(directory, name, flags, StatxBasicStats, buffer) != 0)
+        {
+            return FileStatus.Missing;
         }
 
         var mode = *(ushort*)(buffer + 28);
@@ -63,9 +89,11 @@ public static unsafe partial class Posix
             0xA000 => FileKind.SymbolicLink,
             _ => FileKind.Other,
         };
-        // struct statx: nlink at 16, uid at 20, mode at 28, ino at 32, size at 40, dev_major and dev_minor at 136 and 140.
+        // struct statx: nlink at 16, uid at 20, mode at 28, ino at 32, size at 40, mtime (i64 seconds, u32
+        // nanoseconds) at 112 and 120, dev_major and dev_minor at 136 and 140.
         var device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140);
-        return new FileStatus(kind, mode & 0xFFFu, *(long*)(buffer + 40), *(ulong*)(buffer + 32), *(uint*)(buffer + 16), *(uint*)(buffer + 20), device);
+        return new FileStatus(kind, mode & 0xFFFu, *(long*)(buffer + 40), *(ulong*)(buffer + 32), *(uint*)(buffer + 16), *(uint*)(buffer + 20), device,
+            *(long*)(buffer + 112), *(uint*)(buffer + 120));
     }
 
     /// <summary>

@@ -69,8 +69,8 @@ internal sealed class MirrorSetup : IAsyncDisposable
         Client.Call(Api.AddWorkspaceAsync(new AddWorkspaceRequest { Path = path, Exclude = exclude ?? [], UseGitIgnore = gitIgnore }, CancellationToken.None));
 
     /// <summary>Connect-WsyncRemote to a local directory; <paramref name="force"/> accepts one holding entries the workspace lacks.</summary>
-    public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false) =>
-        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force }, null, CancellationToken.None));
+    public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false, RemoteTransport transport = RemoteTransport.Agent) =>
+        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = transport }, null, CancellationToken.None));
 
     /// <summary>Connect-WsyncRemote over ssh; <paramref name="force"/> accepts a directory holding entries the workspace lacks.</summary>
     public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false)

@@ -178,6 +178,8 @@ public sealed class RemoteLoopTests : IAsyncDisposable
 
         public bool IsConnected { get; set; } = true;
 
+        public TransportStatus Current { get; } = new(RemoteTransport.Rsync, "fake");
+
         public bool WantsPreparation => false;
 
         public Task ConnectAsync(CancellationToken cancellationToken)

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using Serilog;
+using Wsync.Platform;
+using Wsync.Transfer;
+
+namespace Wsync.Monitor.Sync;
+
+/// <summary>
+/// The agent transport: a batch's small changes go as requests to a wsync agent that applies them under the
+/// remote's root, over one session kept open (no process per change). What the agent is not for goes to rsync
+/// in the same batch, after the agent's part: trees (a new or renamed directory), files over
+/// <see cref="AgentProtocol.InlineLimit"/> (rsync sends their deltas), special files, and any request the
+/// agent could not apply (a full disk, a missing parent). Full reconciles and the safety stop's listing stay
+/// rsync's. When the agent cannot start or its session ends, the whole batch goes to rsync and the agent is
+/// tried again after <see cref="Backoff.AgentRestart"/>: no change is ever lost to the agent.
+/// Workspace files are read through a <see cref="ConfinedRoot"/> too: a directory swapped for a symlink
+/// between an event and its batch never makes the monitor read outside the workspace.
+/// </summary>
+internal sealed class AgentTransport : ITransport
+{
+    private readonly RemoteDefinition definition;
+    private readonly string root;
+    private readonly RsyncTransport rsync;
+    private readonly Func<CancellationToken, Task<AgentChannel>> startAgent;
+    private readonly Func<bool> hasExcludes;
+    private readonly ILogger log;
+
+    private static readonly TransportStatus Running = new(RemoteTransport.Agent, null);
+
+    private static readonly TransportStatus Reconnecting = new(RemoteTransport.Rsync, "The agent starts again once the destination is reachable");
+
+    private static readonly TransportStatus NotStarted = new(RemoteTransport.Rsync, "The agent starts once the initial sync is done");
+
+    /// <summary>The open session; null while none is (not started yet, or ended and waiting for <see cref="retryAt"/>).</summary>
+    private AgentChannel? channel;
+
+    /// <summary>Agent starts or sessions that failed in a row: the backoff's count.</summary>
+    private int failures;
+
+    /// <summary>When the agent may be started again (Stopwatch timestamp); 0 when it may now.</summary>
+    private long retryAt;
+
+    public AgentTransport(RemoteDefinition definition, string root, RsyncTransport rsync, Func<CancellationToken, Task<AgentChannel>> startAgent, Func<bool> hasExcludes, ILogger log)
+    {
+        this.hasExcludes = hasExcludes;
+        this.definition = definition;
+        this.root = root;
+        this.rsync = rsync;
+        this.startAgent = startAgent;
+        this.log = log;
+    }
+
+    /// <summary>The agent while its session is open; rsync, and why, otherwise.</summary>
+    public TransportStatus Current { get; private set; } = NotStarted;
+
+    public bool IsConnected => rsync.IsConnected;
+
+    public bool WantsPreparation => (channel is null && retryAt <= Stopwatch.GetTimestamp()) || rsync.WantsPreparation;
+
+    public Task ConnectAsync(CancellationToken cancellationToken) => rsync.ConnectAsync(cancellationToken);
+
+    public async Task InvalidateAsync()
+    {
+        await CloseAgentAsync().ConfigureAwait(false);
+        if (Current == Running)
+        {
+            Current = Reconnecting;
+        }
+
+        await rsync.InvalidateAsync().ConfigureAwait(false);
+    }
+
+    public Task<bool> HasEntriesAsync(CancellationToken cancellationToken) => rsync.HasEntriesAsync(cancellationToken);
+
+    public Task<SendResult> ReconcileAsync(Action<SyncProgress> progress, CancellationToken cancellationToken) => rsync.ReconcileAsync(progress, cancellationToken);
+
+    /// <summary>Starts the agent ahead of the next change, and lets rsync prepare for what it still carries.</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        await EnsureAgentAsync(cancellationToken).ConfigureAwait(false);
+        await rsync.PrepareAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<SendResult> SendAsync(Batch batch, CancellationToken cancellationToken)
+    {
+        if (!await EnsureAgentAsync(cancellationToken).ConfigureAwait(false) || OpenWorkspace() is not { } workspace)
+        {
+            return await rsync.SendAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var opened = workspace;
+        var plan = new AgentPlan(recursiveRemove: hasExcludes() is false);
+        plan.Add(workspace, batch.Moves, BatchPaths.Reachable(root, batch.Entries));
+
+        IReadOnlyList<AgentReply> replies;
+        try
+        {
+            replies = await channel!.ExchangeAsync(plan.Requests, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentException exception)
+        {
+            await AgentFailedAsync($"The agent's session ended: {exception.Message}").ConfigureAwait(false);
+            return await rsync.SendAsync(batch, cancellationToken).ConfigureAwait(false);
+        }
+
+        var left = plan.LeftFor(replies);
+        log.Debug("Agent applied {Applied} of {Requests} requests in {Milliseconds:0.00} ms; {Left} paths left to rsync",
+            plan.Requests.Count - left.Failures.Count, plan.Requests.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds, left.Entries.Count);
+        foreach (var failure in left.Failures)
+        {
+            log.Debug("The agent could not apply {Path}: {Reason}; rsync sends it", LinuxPath.Display(failure.Path), failure.Message);
+        }
+
+        var result = new SendResult(SendOutcome.Success, plan.BytesSent, plan.FilesSent, "applied by the agent");
+        if (left.Entries.Count == 0)
+        {
+            return result;
+        }
+
+        var rest = await rsync.SendAsync(batch with { Entries = left.Entries, Moves = [] }, cancellationToken).ConfigureAwait(false);
+        if (rest.Outcome == SendOutcome.Success && channel is { } open)
+        {
+            try
+            {
+                // Failures need nothing more: the directory's next change sends its time again, and a full reconcile does.
+                await open.ExchangeAsync(AgentPlan.DirectoryTimesOf(workspace, left.Entries.Select(e => e.Path)).Requests, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AgentException exception)
+            {
+                await AgentFailedAsync($"The agent's session ended: {exception.Message}").ConfigureAwait(false);
+            }
+        }
+
+        return rest with { BytesSent = rest.BytesSent + result.BytesSent, FilesTransferred = rest.FilesTransferred + result.FilesTransferred };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAgentAsync().ConfigureAwait(false);
+        await rsync.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>True when a session is open, starting one if none is and the backoff allows.</summary>
+    private async Task<bool> EnsureAgentAsync(CancellationToken cancellationToken)
+    {
+        if (channel is not null)
+        {
+            return true;
+        }
+
+        if (Stopwatch.GetTimestamp() < retryAt || !rsync.IsConnected)
+        {
+            return false;
+        }
+
+        try
+        {
+            channel = await startAgent(cancellationToken).ConfigureAwait(false);
+            failures = 0;
+            retryAt = 0;
+            Current = Running;
+            log.Information("The agent for {Destination} is running (version {Version})", definition.Destination, channel.AgentVersion);
+            return true;
+        }
+        catch (Exception exception) when (exception is AgentException or IOException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            await AgentFailedAsync($"The agent could not start: {exception.Message}").ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private async Task AgentFailedAsync(string problem)
+    {
+        await CloseAgentAsync().ConfigureAwait(false);
+        failures++;
+        var delay = Backoff.AgentRestart.After(failures);
+        retryAt = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
+        Current = new TransportStatus(RemoteTransport.Rsync, problem);
+        log.Warning("{Problem}; changes to {Destination} go by rsync, and the agent is tried again in {Delay}", problem, definition.Destination, delay);
+    }
+
+    private async Task CloseAgentAsync()
+    {
+        if (channel is { } open)
+        {
+            channel = null;
+            await open.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private ConfinedRoot? OpenWorkspace()
+    {
+        try
+        {
+            // Opened per batch: a root that was replaced since is the new one.
+            return ConfinedRoot.Open(root);
+        }
+        catch (IOException exception)
+        {
+            log.Debug("Could not open the workspace for the agent's reads: {Error}", exception.Message);
+            return null;
+        }
+    }
+}

@@ -46,6 +46,8 @@ internal static class Views
         FilesSent = status.FilesSent,
         LastError = status.LastError,
         Progress = status.Progress,
+        Transport = status.Transport,
+        TransportReason = status.TransportReason,
     };
 
     /// <summary>A remote as the client sees it: its definition merged with its loop's last status.</summary>

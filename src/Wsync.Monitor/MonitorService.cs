@@ -380,12 +380,12 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             ? new LocalEndpoint(destination.Path)
             : probed.Claim(remote.Id) ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
         var remoteLog = log.ForContext("Remote", remote.Name);
-        var why = remote.Transport == RemoteTransport.Rsync
-            ? "Asked for with -Transport Rsync"
-            : "The agent does not run over ssh yet: rsync carries every change";
-        var rsync = new RsyncTransport(remote, definition.Path, endpoint, () => filter?.Current, why, remoteLog);
-        ITransport transport = destination.Kind == RemoteKind.Local && remote.Transport == RemoteTransport.Agent
-            ? new AgentTransport(remote, definition.Path, rsync, token => LocalAgent.StartAsync(destination.Path, token), () => filter?.Current is not null, remoteLog)
+        var rsync = new RsyncTransport(remote, definition.Path, endpoint, () => filter?.Current, "Asked for with -Transport Rsync", remoteLog);
+        Func<CancellationToken, Task<AgentChannel>> startAgent = endpoint is SshEndpoint ssh
+            ? new SshAgent(ssh, remoteLog).StartAsync
+            : token => LocalAgent.StartAsync(destination.Path, token);
+        ITransport transport = remote.Transport == RemoteTransport.Agent
+            ? new AgentTransport(remote, definition.Path, rsync, startAgent, () => filter?.Current is not null, remoteLog)
             : rsync;
         var loop = new RemoteLoop(remote, definition.Path, transport, Changed, reporter.Report, sendActivity, log);
         loop.HaltWorkspace = OnSafetyStop;

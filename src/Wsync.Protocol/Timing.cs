@@ -50,6 +50,9 @@ public static class StopGraces
     /// <summary>Removing the self-test's scratch directory on a remote while its loop ends: over a cut link, ssh would wait 30 s.</summary>
     public static readonly TimeSpan RemoteScratch = TimeSpan.FromSeconds(5);
 
+    /// <summary>An agent on a host whose input was closed (its cue to exit) gets this long before its ssh client is killed.</summary>
+    public static readonly TimeSpan Agent = TimeSpan.FromSeconds(2);
+
     /// <summary>A leftover monitor a starting daemon killed is waited for this long.</summary>
     public static readonly TimeSpan LeftoverMonitor = TimeSpan.FromSeconds(5);
 }

@@ -38,6 +38,9 @@ public sealed class Churn
     /// <summary>Directories of the tree, relative ("" is the root).</summary>
     private readonly List<string> directories = [""];
 
+    /// <summary>Files written whole so far: which of them are large is counted, not drawn.</summary>
+    private int contents;
+
     /// <summary>Regular files and symlinks, relative.</summary>
     private readonly List<string> files = [];
 
@@ -280,8 +283,17 @@ public sealed class Churn
         };
     }
 
+    /// <summary>
+    /// Random bytes, empty one time in four; every 16th file written is large (up to 600 KiB: often past the agent's
+    /// inline limit, so rsync sends it while the agent sends the small edits around it).
+    /// </summary>
     private byte[] Content(int maximum = 16384)
     {
+        if (maximum == 16384 && ++contents % 16 == 0)
+        {
+            maximum = 600 * 1024;
+        }
+
         var content = new byte[random.Next(4) == 0 ? 0 : random.Next(1, maximum)];
         random.NextBytes(content);
         return content;

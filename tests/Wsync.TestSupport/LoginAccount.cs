@@ -27,6 +27,20 @@ public static class LoginAccount
 
             // A locked password ("!") is refused by sshd without PAM; "*" allows key logins only.
             Processes.RunChecked("usermod", ["-p", "*", name]);
+
+            // A home of its own where one is asked for (wsync installs its agent there); an account made
+            // by an older harness with "/" moves to it.
+            if (home != "/")
+            {
+                System.IO.Directory.CreateDirectory(home);
+                Own(name, home, recursive: false);
+                File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                if (File.ReadLines("/etc/passwd").Select(line => line.Split(':')).FirstOrDefault(entry => entry[0] == name) is { Length: > 5 } entry && entry[5] != home)
+                {
+                    Processes.RunChecked("usermod", ["-d", home, name]);
+                }
+            }
+
             return created;
         }
     }

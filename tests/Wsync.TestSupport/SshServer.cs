@@ -36,6 +36,9 @@ public sealed class SshServer : IDisposable
     /// <summary>The plain-shell account the tests' sshd logs in as when they run as root; created on first use and kept.</summary>
     public const string TestAccount = "wsync-test";
 
+    /// <summary>Its home: its own, where a wsync agent is installed as on any host (~/.wsync/agents).</summary>
+    public const string TestHome = "/var/lib/wsync-test";
+
     /// <summary>The client's private key, for -IdentityFile.</summary>
     public string IdentityFile => Path.Combine(Directory, "client_ed25519");
 
@@ -64,7 +67,7 @@ public sealed class SshServer : IDisposable
         System.IO.Directory.CreateDirectory(directory);
         if (user is null && LoginAccount.IsRoot)
         {
-            LoginAccount.Ensure(TestAccount, "/");
+            LoginAccount.Ensure(TestAccount, TestHome);
             user = TestAccount;
         }
 

@@ -146,6 +146,30 @@ Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
         { Connect-WsyncRemote web 'ssh://me@host:0/p' -ErrorAction Stop } | Should -Throw -ErrorId 'PortInvalid,Wsync.Commands.ConnectWsyncRemote'
     }
 
+    It 'carries changes through the agent by default, through rsync with -Transport Rsync, and says which and why' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        Connect-WsyncRemote web $mirror.FullName | Out-Null
+        $rsync = Connect-WsyncRemote web $backup.FullName -Transport Rsync
+
+        $rsync.Transport | Should -Be ([Wsync.RemoteTransport]::Rsync)
+        $rsync.TransportReason | Should -BeLike '*-Transport Rsync*'
+        Wait-Until { (Get-WsyncRemote web mirror).Transport -eq 'Agent' } -Because 'the agent to carry the changes of "mirror"'
+        (Get-WsyncRemote web mirror).TransportReason | Should -BeNullOrEmpty
+        Set-Content -LiteralPath (Join-Path $workspacePath 'edited') -Value 'through both'
+        Wait-WsyncWorkspace web | Out-Null
+        Get-Content -LiteralPath (Join-Path $mirror 'edited') | Should -Be 'through both'
+        Get-Content -LiteralPath (Join-Path $backup 'edited') | Should -Be 'through both'
+        (Get-WsyncRemote web backup | Format-List | Out-String) | Should -BeLike '*Transport*: Rsync: Asked for with -Transport Rsync*'
+    }
+
+    It 'refuses a -Transport it does not know, naming the value, and changes nothing' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        $record = { Connect-WsyncRemote web $mirror.FullName -Transport Carrier -ErrorAction Stop } |
+            Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,Wsync.Commands.ConnectWsyncRemote' -PassThru
+        $record.Exception.Message | Should -BeLike '*Carrier*'
+        @(Get-WsyncRemote web) | Should -HaveCount 0
+    }
+
     It 'reports an unknown remote on Disconnect-WsyncRemote' {
         Add-WsyncWorkspace $workspacePath.FullName | Out-Null
         $record = { Disconnect-WsyncRemote web nope -ErrorAction Stop } | Should -Throw -ErrorId 'RemoteNotFound,Wsync.Commands.DisconnectWsyncRemote' -PassThru

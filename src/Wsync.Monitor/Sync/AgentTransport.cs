@@ -11,8 +11,9 @@ namespace Wsync.Monitor.Sync;
 /// in the same batch, after the agent's part: trees (a new or renamed directory), files over
 /// <see cref="AgentProtocol.InlineLimit"/> (rsync sends their deltas), special files, and any request the
 /// agent could not apply (a full disk, a missing parent). Full reconciles and the safety stop's listing stay
-/// rsync's. When the agent cannot start or its session ends, the whole batch goes to rsync and the agent is
-/// tried again after <see cref="Backoff.AgentRestart"/>: no change is ever lost to the agent.
+/// rsync's. When the agent cannot start, the whole batch goes to rsync; when its session ends during a batch,
+/// a full reconcile follows (whatever it half did is undone); either way the agent is tried again after
+/// <see cref="Backoff.AgentRestart"/>: no change is ever lost to the agent.
 /// Workspace files are read through a <see cref="ConfinedRoot"/> too: a directory swapped for a symlink
 /// between an event and its batch never makes the monitor read outside the workspace.
 /// </summary>
@@ -100,8 +101,10 @@ internal sealed class AgentTransport : ITransport
         }
         catch (AgentException exception)
         {
+            // What the agent did of this batch before it ended is unknown (a file half-written under its temporary
+            // name, say, which no list of the batch's paths would remove): a full reconcile leaves the remote exact.
             await AgentFailedAsync($"The agent's session ended: {exception.Message}").ConfigureAwait(false);
-            return await rsync.SendAsync(batch, cancellationToken).ConfigureAwait(false);
+            return await rsync.ReconcileAsync(_ => { }, cancellationToken).ConfigureAwait(false);
         }
 
         var left = plan.LeftFor(replies);

@@ -315,12 +315,11 @@ internal sealed class SshEndpoint : Endpoint
         }
     }
 
-    /// <summary>Runs a command line on the remote over the master; the caller quotes every operand.</summary>
-    public Task<(int Code, string Output, string Error)> RunAsync(string command, CancellationToken cancellationToken) =>
-        RunAsync(command, null, cancellationToken);
-
-    /// <summary>Runs a command line on the remote over the master with <paramref name="input"/> on its stdin.</summary>
-    public async Task<(int Code, string Output, string Error)> RunAsync(string command, byte[]? input, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a command line on the remote over the master and leaves it running, its stdin, stdout and stderr
+    /// the caller's (a session that lasts, like the agent's). The caller quotes every operand.
+    /// </summary>
+    public Process Start(string command)
     {
         var start = new ProcessStartInfo("ssh")
         {
@@ -334,7 +333,25 @@ internal sealed class SshEndpoint : Endpoint
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start ssh");
+        return Process.Start(start) ?? throw new InvalidOperationException("could not start ssh");
+    }
+
+    /// <summary>The mirror's root as a path the remote resolves from the login's home (where a command starts): "~/x" is "x".</summary>
+    public string RootFromHome => destination.Path switch
+    {
+        "~" => ".",
+        var path when path.StartsWith("~/", StringComparison.Ordinal) => path[2..],
+        var path => path,
+    };
+
+    /// <summary>Runs a command line on the remote over the master; the caller quotes every operand.</summary>
+    public Task<(int Code, string Output, string Error)> RunAsync(string command, CancellationToken cancellationToken) =>
+        RunAsync(command, null, cancellationToken);
+
+    /// <summary>Runs a command line on the remote over the master with <paramref name="input"/> on its stdin.</summary>
+    public async Task<(int Code, string Output, string Error)> RunAsync(string command, byte[]? input, CancellationToken cancellationToken)
+    {
+        using var process = Start(command);
         if (input is not null)
         {
             try

@@ -22,24 +22,7 @@ public sealed class AgentMirrorTests
         await setup.ConnectLocalAsync("web", mirror);
         await Poll.UntilAsync(async () => (await setup.RemoteAsync("web", "mirror")).Transport == RemoteTransport.Agent, MirrorSetup.Deadline, "the agent to carry the remote's changes");
 
-        File.WriteAllText(Path.Combine(workspace, "src/main.c"), "int main() { return 0; }");
-        File.WriteAllText(Path.Combine(workspace, "notes.md"), "# notes");
-        File.SetUnixFileMode(Path.Combine(workspace, "notes.md"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.CreateSymbolicLink(Path.Combine(workspace, "latest"), "src/main.c");
-        File.WriteAllBytes(Path.Combine(workspace, "big.bin"), new byte[3 * 256 * 1024]); // over the inline limit: rsync's
-        Directory.CreateDirectory(Path.Combine(workspace, "new/tree"));
-        File.WriteAllText(Path.Combine(workspace, "new/tree/leaf"), "leaf");
-        await setup.WaitAsync("web");
-        AssertExact(workspace, mirror);
-
-        File.Move(Path.Combine(workspace, "notes.md"), Path.Combine(workspace, "src/notes.md"));
-        Directory.Move(Path.Combine(workspace, "new"), Path.Combine(workspace, "old"));
-        File.Delete(Path.Combine(workspace, "latest"));
-        Directory.CreateDirectory(Path.Combine(workspace, "latest"));
-        RawFiles.WriteAll(workspace + "/" + RawFiles.FromBytes([.. "r\xe9sum"u8, 0xE9]), "not UTF-8"u8.ToArray());
-        File.AppendAllText(Path.Combine(workspace, "src/main.c"), "\n// more");
-        await setup.WaitAsync("web");
-        AssertExact(workspace, mirror);
+        await EveryKindOfChangeAsync(setup, workspace, mirror);
         Assert.Equal(RemoteTransport.Agent, (await setup.RemoteAsync("web", "mirror")).Transport);
     }
 
@@ -96,8 +79,35 @@ public sealed class AgentMirrorTests
         AssertExact(workspace, mirror);
     }
 
+    /// <summary>
+    /// Every kind of change in two rounds (writes, a mode, a link, a file over the inline limit, a new tree; then
+    /// renames of a file and a tree, a link turned directory, a name that is not UTF-8, an append), each round
+    /// checked exact. The workspace "web" starts with src/main.c.
+    /// </summary>
+    internal static async Task EveryKindOfChangeAsync(MirrorSetup setup, string workspace, string mirror)
+    {
+        File.WriteAllText(Path.Combine(workspace, "src/main.c"), "int main() { return 0; }");
+        File.WriteAllText(Path.Combine(workspace, "notes.md"), "# notes");
+        File.SetUnixFileMode(Path.Combine(workspace, "notes.md"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.CreateSymbolicLink(Path.Combine(workspace, "latest"), "src/main.c");
+        File.WriteAllBytes(Path.Combine(workspace, "big.bin"), new byte[3 * 256 * 1024]); // over the inline limit: rsync's
+        Directory.CreateDirectory(Path.Combine(workspace, "new/tree"));
+        File.WriteAllText(Path.Combine(workspace, "new/tree/leaf"), "leaf");
+        await setup.WaitAsync("web");
+        AssertExact(workspace, mirror);
+
+        File.Move(Path.Combine(workspace, "notes.md"), Path.Combine(workspace, "src/notes.md"));
+        Directory.Move(Path.Combine(workspace, "new"), Path.Combine(workspace, "old"));
+        File.Delete(Path.Combine(workspace, "latest"));
+        Directory.CreateDirectory(Path.Combine(workspace, "latest"));
+        RawFiles.WriteAll(workspace + "/" + RawFiles.FromBytes([.. "r\xe9sum"u8, 0xE9]), "not UTF-8"u8.ToArray());
+        File.AppendAllText(Path.Combine(workspace, "src/main.c"), "\n// more");
+        await setup.WaitAsync("web");
+        AssertExact(workspace, mirror);
+    }
+
     /// <summary>Equal file for file, and nothing a full reconcile would still change (times of directories and links included).</summary>
-    private static void AssertExact(string workspace, string mirror)
+    internal static void AssertExact(string workspace, string mirror)
     {
         MirrorSetup.AssertMirrored(workspace, mirror);
         Assert.Empty(RsyncCheck.Differences(workspace, mirror));

@@ -80,8 +80,11 @@ public sealed class ChurnTests(ChurnFixture fixture, ITestOutputHelper output) :
                 await Poll.UntilAsync(async () => (await setup.WorkspaceAsync(name)).WatchedDirectories > 0, MirrorSetup.Deadline, "the monitor to watch");
             })
             : add());
-        await setup.Client.Call(setup.Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = name, Destination = local, WaitForInitialSync = true }, null, CancellationToken.None));
-        await setup.ConnectSshAsync(name, fixture.Server, overSsh, "ssh");
+        // Odd seeds through the agent, even ones through rsync alone: each transport gets half the seeds, both remote kinds.
+        var transport = seed % 2 == 1 ? RemoteTransport.Agent : RemoteTransport.Rsync;
+        output.WriteLine($"Seed {seed}: both remotes with -Transport {transport}");
+        await setup.ConnectLocalAsync(name, local, transport: transport);
+        await setup.ConnectSshAsync(name, fixture.Server, overSsh, "ssh", transport: transport);
         try
         {
             for (var round = 0; round < Rounds; round++)

@@ -73,7 +73,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
         Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = transport }, null, CancellationToken.None));
 
     /// <summary>Connect-WsyncRemote over ssh; <paramref name="force"/> accepts a directory holding entries the workspace lacks.</summary>
-    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false)
+    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false, RemoteTransport transport = RemoteTransport.Agent)
     {
         if (Directory.Exists(path))
         {
@@ -94,6 +94,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
             SshOptions = server.SshOptions,
             WaitForInitialSync = true,
             Force = force,
+            Transport = transport,
         }, null, CancellationToken.None));
     }
 

@@ -235,13 +235,16 @@ public sealed class RemoteLoopTests : IAsyncDisposable
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
+            // Told only once the timer exists: a test that advanced the clock before it was made would skip it,
+            // and the loop would wait for good (seen once under load).
+            var timer = base.CreateTimer(callback, state, dueTime, period);
             if (dueTime != Timeout.InfiniteTimeSpan && dueTime > TimeSpan.Zero)
             {
                 requested.Enqueue(dueTime);
                 Interlocked.Increment(ref count);
             }
 
-            return base.CreateTimer(callback, state, dueTime, period);
+            return timer;
         }
 
         /// <summary>The next delay the loop waits in, once it does.</summary>

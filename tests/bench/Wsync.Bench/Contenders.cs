@@ -18,6 +18,7 @@ internal interface IMirror : IAsyncDisposable
 internal static class Contender
 {
     public const string Wsync = "wsync";
+    public const string WsyncRsync = "wsync, -Transport Rsync";
     public const string LsyncdTuned = "lsyncd (delay=0, ControlMaster)";
     public const string LsyncdDefault = "lsyncd (defaults)";
     public const string Rsync = "one-shot rsync -a";
@@ -45,9 +46,12 @@ internal sealed class WsyncMirror : IMirror
 {
     private readonly BenchHost host;
 
-    private WsyncMirror(BenchHost host, string name, string workspace, IReadOnlyList<string> remotes)
+    private readonly RemoteTransport transport;
+
+    private WsyncMirror(BenchHost host, string name, string workspace, IReadOnlyList<string> remotes, RemoteTransport transport)
     {
         this.host = host;
+        this.transport = transport;
         Name = name;
         Workspace = workspace;
         Remotes = remotes;
@@ -60,11 +64,12 @@ internal sealed class WsyncMirror : IMirror
     public IReadOnlyList<string> Remotes { get; }
 
     /// <summary>Adds <paramref name="workspace"/> (or a fresh one) and connects <paramref name="remotes"/> ssh remotes, waiting for their initial sync.</summary>
-    public static async Task<WsyncMirror> StartAsync(BenchHost host, string name, int remotes = 1, string? workspace = null, int? port = null)
+    public static async Task<WsyncMirror> StartAsync(BenchHost host, string name, int remotes = 1, string? workspace = null, int? port = null,
+        RemoteTransport transport = RemoteTransport.Agent)
     {
         workspace ??= host.LocalDirectory(name);
         await host.Wsync.Call(host.Wsync.Daemon.AddWorkspaceAsync(new AddWorkspaceRequest { Path = workspace, Name = name }, CancellationToken.None));
-        var mirror = new WsyncMirror(host, name, workspace, Enumerable.Range(1, remotes).Select(i => host.RemoteDirectory($"{name}-r{i}")).ToList());
+        var mirror = new WsyncMirror(host, name, workspace, Enumerable.Range(1, remotes).Select(i => host.RemoteDirectory($"{name}-r{i}")).ToList(), transport);
         foreach (var remote in mirror.Remotes)
         {
             await mirror.ConnectAsync(remote, port);
@@ -84,6 +89,7 @@ internal sealed class WsyncMirror : IMirror
             IdentityFile = host.Ssh.IdentityFile,
             SshOptions = host.Ssh.SshOptions,
             WaitForInitialSync = true,
+            Transport = transport,
         }, null, CancellationToken.None));
 
     public async Task<Workspace> StatusAsync() =>

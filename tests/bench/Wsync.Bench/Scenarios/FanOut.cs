@@ -12,9 +12,11 @@ internal static class FanOut
         var samples = new Dictionary<string, List<double>>();
         await using var one = await WsyncMirror.StartAsync(host, "fan-wsync-1");
         await using var many = await WsyncMirror.StartAsync(host, $"fan-wsync-{n}", remotes: n);
+        await using var rsyncOne = await WsyncMirror.StartAsync(host, "fan-wsync-rsync-1", transport: RemoteTransport.Rsync);
+        await using var rsyncMany = await WsyncMirror.StartAsync(host, $"fan-wsync-rsync-{n}", remotes: n, transport: RemoteTransport.Rsync);
         await using var lsyncdOne = await LsyncdMirror.StartAsync(host, "fan-lsyncd-1", tuned: true, probe);
         await using var lsyncdMany = await LsyncdMirror.StartAsync(host, $"fan-lsyncd-{n}", tuned: true, probe, remotes: n);
-        foreach (var remote in one.Remotes.Concat(many.Remotes))
+        foreach (var remote in one.Remotes.Concat(many.Remotes).Concat(rsyncOne.Remotes).Concat(rsyncMany.Remotes))
         {
             probe.Watch(remote);
         }
@@ -23,6 +25,8 @@ internal static class FanOut
         {
             ($"wsync, 1 remote", one),
             ($"wsync, {n} remotes", many),
+            ($"{Contender.WsyncRsync}, 1 remote", rsyncOne),
+            ($"{Contender.WsyncRsync}, {n} remotes", rsyncMany),
             ($"{Contender.LsyncdTuned}, 1 remote", lsyncdOne),
             ($"{Contender.LsyncdTuned}, {n} remotes", lsyncdMany),
         };

@@ -117,13 +117,9 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
             {
                 return await RefuseAsync(exception.Message, cancellationToken).ConfigureAwait(false);
             }
-            catch (FileSystemException exception)
-            {
-                replies.Begin(FrameKind.Failed).I32(exception.Errno).Text(exception.Message).End();
-            }
             catch (IOException exception) when (exception is not FrameException)
             {
-                replies.Begin(FrameKind.Failed).I32(5).Text(exception.Message).End();
+                AddFailed(exception);
             }
 
             // Replies go out in one write when the monitor has sent no more: a batch costs one write each way.
@@ -212,9 +208,13 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
 
     private async Task FailAsync(IOException exception, CancellationToken cancellationToken)
     {
-        replies.Begin(FrameKind.Failed).I32(exception is FileSystemException { Errno: var errno } ? errno : 5).Text(exception.Message).End();
+        AddFailed(exception);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A Failed reply: the errno the file system gave, or EIO (5) for any other I/O failure.</summary>
+    private void AddFailed(IOException exception) =>
+        replies.Begin(FrameKind.Failed).I32(exception is FileSystemException { Errno: var errno } ? errno : 5).Text(exception.Message).End();
 
     /// <summary>Says why the session ends (to the monitor, and on stderr for the host's own logs), then ends it.</summary>
     private async Task<AgentExit> RefuseAsync(string reason, CancellationToken cancellationToken)

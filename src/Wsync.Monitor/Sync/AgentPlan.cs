@@ -64,18 +64,6 @@ internal sealed class AgentPlan(bool recursiveRemove)
     }
 
     /// <summary>
-    /// A plan of the directory times alone for what rsync sent after the agent: rsync leaves the times of the
-    /// directories it lists, but not always of the one it creates a name in (the root, for a tree sent as an
-    /// operand), and the agent set that one before rsync changed it.
-    /// </summary>
-    public static AgentPlan DirectoryTimesOf(ConfinedRoot workspace, IEnumerable<string> paths)
-    {
-        var plan = new AgentPlan(recursiveRemove: false);
-        plan.AddDirectoryTimes(workspace, paths.Where(p => p.Length > 0).Select(ParentOf).ToHashSet(StringComparer.Ordinal));
-        return plan;
-    }
-
-    /// <summary>
     /// What is left for rsync once the agent replied: the paths it was never for, and every path or directory
     /// whose request failed (rsync sends it as the workspace has it then). A failed rename needs nothing:
     /// both its names are in the batch.
@@ -121,20 +109,17 @@ internal sealed class AgentPlan(bool recursiveRemove)
     {
         try
         {
-            var status = StatusOf(workspace, path);
+            var status = workspace.Status(path);
             switch (status.Kind)
             {
                 case FileKind.Missing:
                     Requests.Begin(FrameKind.Remove).Path(path).U8(recursiveRemove ? (byte)1 : (byte)0).End();
                     return true;
+                case FileKind.Directory when path.Length == 0: // the root: its mode and time
+                    Requests.Begin(FrameKind.SetAttributes).Path(path).U8(1).U32(status.Mode).I64(status.ModifiedSeconds).U32(status.ModifiedNanoseconds).End();
+                    return true;
                 case FileKind.Directory:
-                    Requests.Begin(path.Length == 0 ? FrameKind.SetAttributes : FrameKind.MakeDirectory).Path(path);
-                    if (path.Length == 0)
-                    {
-                        Requests.U8(1);
-                    }
-
-                    Requests.U32(status.Mode).I64(status.ModifiedSeconds).U32(status.ModifiedNanoseconds).End();
+                    Requests.Begin(FrameKind.MakeDirectory).Path(path).U32(status.Mode).I64(status.ModifiedSeconds).U32(status.ModifiedNanoseconds).End();
                     return true;
                 case FileKind.SymbolicLink when workspace.ReadLink(path) is { } target:
                     Requests.Begin(FrameKind.Symlink).Path(path).Path(target).I64(status.ModifiedSeconds).U32(status.ModifiedNanoseconds).End();
@@ -156,8 +141,6 @@ internal sealed class AgentPlan(bool recursiveRemove)
             return false;
         }
     }
-
-    private static FileStatus StatusOf(ConfinedRoot workspace, string path) => workspace.Status(path);
 
     /// <summary>What is at <paramref name="path"/>; missing when it cannot be reached without following a link.</summary>
     private static FileStatus TryStatus(ConfinedRoot workspace, string path)

@@ -121,20 +121,9 @@ internal sealed class AgentTransport : ITransport
             return result;
         }
 
+        // rsync leaves the times of the directories it creates names in as the workspace has them (those above
+        // each path it sends, and the root: RsyncTransport), so nothing of the agent's is undone by it.
         var rest = await rsync.SendAsync(batch with { Entries = left.Entries, Moves = [] }, cancellationToken).ConfigureAwait(false);
-        if (rest.Outcome == SendOutcome.Success && channel is { } open)
-        {
-            try
-            {
-                // Failures need nothing more: the directory's next change sends its time again, and a full reconcile does.
-                await open.ExchangeAsync(AgentPlan.DirectoryTimesOf(workspace, left.Entries.Select(e => e.Path)).Requests, cancellationToken).ConfigureAwait(false);
-            }
-            catch (AgentException exception)
-            {
-                await AgentFailedAsync($"The agent's session ended: {exception.Message}").ConfigureAwait(false);
-            }
-        }
-
         return rest with { BytesSent = rest.BytesSent + result.BytesSent, FilesTransferred = rest.FilesTransferred + result.FilesTransferred };
     }
 

@@ -25,6 +25,9 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
     /// <summary>Each shipped agent's SHA-256, read once per file.</summary>
     private static readonly Dictionary<string, string> Hashes = new(StringComparer.Ordinal);
 
+    /// <summary>The runtime the host takes (linux-x64, linux-arm64); null until first asked.</summary>
+    private string? runtime;
+
     /// <summary>Installs the agent if the host lacks it, checks it, starts it and opens its session.</summary>
     /// <exception cref="AgentException">No agent for the host's architecture, the cache cannot be trusted, or the agent did not start.</exception>
     public async Task<AgentChannel> StartAsync(CancellationToken cancellationToken)
@@ -50,13 +53,7 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
     /// <summary>The agent's path on the host, relative to its home, once it is there and checks out.</summary>
     private async Task<string> InstallAsync(CancellationToken cancellationToken)
     {
-        var (code, machine, _) = await endpoint.RunAsync("uname -m", cancellationToken).ConfigureAwait(false);
-        var runtime = Environment.GetEnvironmentVariable("WSYNC_AGENT_RUNTIME") is { Length: > 0 } chosen ? chosen : (code, machine.Trim()) switch
-        {
-            (0, "x86_64" or "amd64") => "linux-x64",
-            (0, "aarch64" or "arm64") => "linux-arm64",
-            _ => throw new AgentException($"wsync ships no agent for this host's architecture ('{machine.Trim()}')"),
-        };
+        runtime ??= await RuntimeAsync(cancellationToken).ConfigureAwait(false);
         var binary = Path.Combine(AppContext.BaseDirectory, "..", runtime, "wsync-agent");
         if (!File.Exists(binary))
         {
@@ -83,6 +80,23 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
         return await CheckAsync(agent, hash, cancellationToken).ConfigureAwait(false) is { } problem
             ? throw new AgentException($"The agent installed at ~/{agent} does not check out: {problem}")
             : agent;
+    }
+
+    /// <summary>Which shipped agent the host takes; asked once per remote loop (a host does not change architecture under a connection).</summary>
+    private async Task<string> RuntimeAsync(CancellationToken cancellationToken)
+    {
+        if (Environment.GetEnvironmentVariable("WSYNC_AGENT_RUNTIME") is { Length: > 0 } chosen)
+        {
+            return chosen;
+        }
+
+        var (code, machine, _) = await endpoint.RunAsync("uname -m", cancellationToken).ConfigureAwait(false);
+        return (code, machine.Trim()) switch
+        {
+            (0, "x86_64" or "amd64") => "linux-x64",
+            (0, "aarch64" or "arm64") => "linux-arm64",
+            _ => throw new AgentException($"wsync ships no agent for this host's architecture ('{machine.Trim()}')"),
+        };
     }
 
     /// <summary>Null when the agent at <paramref name="agent"/> may be started; otherwise what is wrong with it.</summary>

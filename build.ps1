@@ -217,20 +217,23 @@ function Stop-InstalledDaemon([string] $InstallDirectory) {
 function Read-TrxCounts([string] $Path) {
     # The VSTest runner's own summary of the run (its TRX file's counters); no file is one failure.
     if (-not (Test-Path $Path)) {
-        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0; FailedNames = @('xunit wrote no results') }
     }
-    $counters = ([xml](Get-Content -Raw $Path)).TestRun.ResultSummary.Counters
+    $run = ([xml](Get-Content -Raw $Path)).TestRun
+    $counters = $run.ResultSummary.Counters
     [pscustomobject]@{
-        Passed  = [int]$counters.passed
-        Failed  = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        Skipped = [int]$counters.notExecuted
+        Passed      = [int]$counters.passed
+        Failed      = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        Skipped     = [int]$counters.notExecuted
+        FailedNames = @($run.Results.UnitTestResult | Where-Object outcome -NE 'Passed' | Where-Object outcome -NE 'NotExecuted' |
+                ForEach-Object testName)
     }
 }
 
 function Read-PesterCounts([string] $Path) {
     # What Invoke-PesterRun.ps1 wrote from Invoke-Pester's own result object; no file is one failure.
     if (-not (Test-Path $Path)) {
-        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0 }
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Skipped = 0; FailedNames = @('Pester wrote no results') }
     }
     Get-Content -Raw $Path | ConvertFrom-Json
 }
@@ -240,6 +243,7 @@ function Add-Counts($Totals, $Counts, [string] $Runner) {
         Write-Warning "$Runner wrote no results: counting the run as one failure."
     }
     $Totals.Passed += $Counts.Passed; $Totals.Failed += $Counts.Failed; $Totals.Skipped += $Counts.Skipped
+    $Totals.FailedNames += @($Counts.FailedNames | Where-Object { $_ } | ForEach-Object { "${Runner}: $_" })
 }
 
 function Get-MarkedProcesses([string] $Marker) {
@@ -353,7 +357,7 @@ task Test TestPrerequisites, Build, {
     $marker = [guid]::NewGuid().ToString('n')
     $env:WSYNC_TEST_RUN = $marker
     $env:WSYNC_MODULE_PATH = Join-Path $ModuleOut 'wsync.psd1'
-    $totals = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    $totals = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0; FailedNames = @() }
     try {
         exec { dotnet build (Join-Path $Root 'tests/Wsync.Tests') -c $Configuration --nologo -v quiet }
 
@@ -395,11 +399,15 @@ task Test TestPrerequisites, Build, {
         }
     }
     finally {
-        $totals.Failed += Stop-LeftoverProcesses $marker
+        $leaked = Stop-LeftoverProcesses $marker
+        $totals.Failed += $leaked
+        $totals.FailedNames += @(if ($leaked) { 'processes left running (named in the warning above)' })
         Remove-Item Env:WSYNC_TEST_RUN, Env:WSYNC_MODULE_PATH -ErrorAction Ignore
     }
 
-    Set-Content (Join-Path $results 'summary.txt') "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
+    # The failures by name, then the counts, last: a CI log's tail shows both.
+    Set-Content (Join-Path $results 'summary.txt') (@($totals.FailedNames | ForEach-Object { "FAILED $_" }) +
+        "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped")
     assert ($totals.Failed -eq 0) "$($totals.Failed) tests failed"
 }
 

@@ -23,4 +23,7 @@ $result = Invoke-Pester -Configuration $configuration
     Passed  = $result.PassedCount
     Failed  = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     Skipped = $result.SkippedCount + $result.NotRunCount
+    # Named again at the end of the whole run, where a CI log's tail shows them.
+    FailedNames = @($result.Failed | ForEach-Object ExpandedPath) + @($result.FailedBlocks | ForEach-Object ExpandedPath) +
+        @($result.FailedContainers | ForEach-Object { "$($_.Item)" })
 } | ConvertTo-Json | Set-Content -Path $ResultPath

@@ -13,7 +13,7 @@ public static class LoginAccount
     public static bool IsRoot => NativeIds.EffectiveUserId == 0;
 
     /// <summary>Creates the account unless it exists; returns whether it was created. Needs root.</summary>
-    public static bool Ensure(string name, string home)
+    public static bool Ensure(string name, string home, string shell = "/bin/sh")
     {
         lock (Gate)
         {
@@ -21,12 +21,12 @@ public static class LoginAccount
             if (Processes.Run("id", ["-u", name]).ExitCode != 0)
             {
                 // Two processes may race here (parallel test runs): the loser's useradd fails, the account exists.
-                created = Processes.Run("useradd", ["--system", "--user-group", "--shell", "/bin/sh", "--home-dir", home, "--no-create-home", name]).ExitCode == 0;
+                created = Processes.Run("useradd", ["--system", "--user-group", "--shell", shell, "--home-dir", home, "--no-create-home", name]).ExitCode == 0;
                 Processes.RunChecked("id", ["-u", name]);
             }
 
             // A locked password ("!") is refused by sshd without PAM; "*" allows key logins only.
-            Processes.RunChecked("usermod", ["-p", "*", name]);
+            Processes.RunChecked("usermod", ["-p", "*", "-s", shell, name]);
 
             // A home of its own where one is asked for (wsync installs its agent there); an account made
             // by an older harness with "/" moves to it.

@@ -69,7 +69,16 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
         }
 
         log.Information("Installing the {Runtime} agent on the host into ~/{Folder}", runtime, folder);
-        var install = $"umask 077 && mkdir -p {folder} && chmod 700 .wsync {Cache} {folder} && t={folder}/.wsync-agent.$$ && cat > \"$t\" && chmod 700 \"$t\" && mv -f \"$t\" {agent}"
+
+        // The folder first, without the binary: a home the user cannot write (or a full disk) is told in one
+        // round trip, not after uploading a megabyte that every retry would upload again.
+        var (made, _, refused) = await endpoint.RunAsync($"umask 077 && mkdir -p {folder} && chmod 700 .wsync {Cache} {folder}", cancellationToken).ConfigureAwait(false);
+        if (made != 0)
+        {
+            throw new AgentException($"Could not make ~/{folder} for the agent: {refused.Trim()}");
+        }
+
+        var install = $"umask 077 && t={folder}/.wsync-agent.$$ && cat > \"$t\" && chmod 700 \"$t\" && mv -f \"$t\" {agent}"
             + $" && for old in {Cache}/*; do [ \"$old\" = {folder} ] || rm -rf -- \"$old\"; done";
         var (installed, _, error) = await endpoint.RunAsync(install, await File.ReadAllBytesAsync(binary, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (installed != 0)

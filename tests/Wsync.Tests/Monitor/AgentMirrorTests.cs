@@ -56,7 +56,7 @@ public sealed class AgentMirrorTests
         await setup.AddWorkspaceAsync(workspace);
         var holder = ConfinedRoot.Open(mirror);
         Assert.True(holder.TryLock());
-        await setup.ConnectLocalAsync("web", mirror);
+        await setup.ConnectLocalAsync("web", mirror, agentStarts: false);
 
         var edits = 0;
         await Poll.UntilAsync(async () =>

@@ -7,7 +7,7 @@ namespace Wsync.Tests.Monitor;
 /// Every such name must reach every remote through the incremental path, as it does through a full
 /// reconcile: a file, a directory, what is later created inside that directory, renames and deletions.
 /// </summary>
-public sealed class FileNameTests(SshFixture ssh) : IClassFixture<SshFixture>
+public abstract class FileNameTests(SshFixture ssh, RemoteTransport transport) : IClassFixture<SshFixture>
 {
     /// <summary>"café" in Latin-1: the byte 0xE9 alone is not UTF-8.</summary>
     private static readonly string Latin1 = RawFiles.FromBytes([(byte)'c', (byte)'a', (byte)'f', 0xE9]);
@@ -18,7 +18,7 @@ public sealed class FileNameTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Names_that_are_not_UTF8_reach_every_remote_as_they_change()
     {
-        await using var setup = await MirrorSetup.StartAsync("fn");
+        await using var setup = await MirrorSetup.StartAsync("fn", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var local = setup.Temp.CreateDirectory("local");
         var overSsh = setup.Temp.CreateDirectory("over-ssh");
@@ -49,7 +49,7 @@ public sealed class FileNameTests(SshFixture ssh) : IClassFixture<SshFixture>
     public async Task A_new_tree_holding_names_that_are_not_UTF8_arrives_whole()
     {
         // A directory made with its contents at once goes as a tree (rsync recursion), not path by path.
-        await using var setup = await MirrorSetup.StartAsync("ft");
+        await using var setup = await MirrorSetup.StartAsync("ft", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var local = setup.Temp.CreateDirectory("local");
         var overSsh = setup.Temp.CreateDirectory("over-ssh");
@@ -72,3 +72,7 @@ public sealed class FileNameTests(SshFixture ssh) : IClassFixture<SshFixture>
         MirrorSetup.AssertMirrored(workspace, overSsh);
     }
 }
+
+public sealed class FileNameTestsOverAgent(SshFixture ssh) : FileNameTests(ssh, RemoteTransport.Agent);
+
+public sealed class FileNameTestsOverRsync(SshFixture ssh) : FileNameTests(ssh, RemoteTransport.Rsync);

@@ -11,8 +11,9 @@ internal sealed class MirrorSetup : IAsyncDisposable
     /// <summary>The daemon's extra environment, for a restart.</summary>
     private readonly Dictionary<string, string>? environment;
 
-    private MirrorSetup(TempDirectory temp, DaemonProcess daemon, TestClient client, Dictionary<string, string>? environment)
+    private MirrorSetup(TempDirectory temp, DaemonProcess daemon, TestClient client, Dictionary<string, string>? environment, RemoteTransport transport)
     {
+        Transport = transport;
         Temp = temp;
         Daemon = daemon;
         Client = client;
@@ -20,6 +21,9 @@ internal sealed class MirrorSetup : IAsyncDisposable
     }
 
     public TempDirectory Temp { get; }
+
+    /// <summary>How remotes connect unless a call says otherwise: the suites that run over both transports set it.</summary>
+    public RemoteTransport Transport { get; }
 
     /// <summary>The daemon now running; replaced by <see cref="RestartDaemonAsync"/>.</summary>
     public DaemonProcess Daemon { get; private set; }
@@ -29,13 +33,14 @@ internal sealed class MirrorSetup : IAsyncDisposable
     public IWsyncDaemon Api => Client.Daemon;
 
     /// <summary>A fresh home and daemon; <paramref name="environment"/> is added to the daemon's (and so its monitors').</summary>
-    public static async Task<MirrorSetup> StartAsync(string prefix, Func<TempDirectory, Dictionary<string, string>>? environment = null)
+    public static async Task<MirrorSetup> StartAsync(string prefix, Func<TempDirectory, Dictionary<string, string>>? environment = null,
+        RemoteTransport transport = RemoteTransport.Agent)
     {
         var temp = new TempDirectory(prefix);
         var variables = environment?.Invoke(temp);
         var daemon = DaemonProcess.Start(temp.Combine("home"), variables);
         var client = await TestClient.ConnectAsync(daemon.SocketPath);
-        return new MirrorSetup(temp, daemon, client, variables);
+        return new MirrorSetup(temp, daemon, client, variables, transport);
     }
 
     /// <summary>
@@ -68,12 +73,25 @@ internal sealed class MirrorSetup : IAsyncDisposable
     public Task<Workspace> AddWorkspaceAsync(string path, string[]? exclude = null, bool gitIgnore = false) =>
         Client.Call(Api.AddWorkspaceAsync(new AddWorkspaceRequest { Path = path, Exclude = exclude ?? [], UseGitIgnore = gitIgnore }, CancellationToken.None));
 
-    /// <summary>Connect-WsyncRemote to a local directory; <paramref name="force"/> accepts one holding entries the workspace lacks.</summary>
-    public Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false, RemoteTransport transport = RemoteTransport.Agent) =>
-        Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest { Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = transport }, null, CancellationToken.None));
+    /// <summary>
+    /// Connect-WsyncRemote to a local directory; <paramref name="force"/> accepts one holding entries the
+    /// workspace lacks. Over the agent, returns once the agent carries the remote's changes (it starts after
+    /// the initial sync), so what the test does next goes through it; <paramref name="agentStarts"/> false
+    /// for a test of an agent that cannot.
+    /// </summary>
+    public async Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false, RemoteTransport? transport = null,
+        bool agentStarts = true)
+    {
+        var remote = await Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
+        {
+            Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = transport ?? Transport,
+        }, null, CancellationToken.None));
+        return await AgentStartedAsync(workspace, remote, agentStarts && (transport ?? Transport) == RemoteTransport.Agent);
+    }
 
-    /// <summary>Connect-WsyncRemote over ssh; <paramref name="force"/> accepts a directory holding entries the workspace lacks.</summary>
-    public Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false, RemoteTransport transport = RemoteTransport.Agent)
+    /// <summary>Connect-WsyncRemote over ssh, as <see cref="ConnectLocalAsync"/> does; the remote directory is handed to the ssh account.</summary>
+    public async Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false, RemoteTransport? transport = null,
+        bool agentStarts = true)
     {
         if (Directory.Exists(path))
         {
@@ -84,7 +102,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
             server.Own(Path.GetDirectoryName(path)!, recursive: false); // the remote creates it
         }
 
-        return Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
+        var remote = await Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
         {
             Workspace = workspace,
             Destination = server.Destination(path),
@@ -94,8 +112,21 @@ internal sealed class MirrorSetup : IAsyncDisposable
             SshOptions = server.SshOptions,
             WaitForInitialSync = true,
             Force = force,
-            Transport = transport,
+            Transport = transport ?? Transport,
         }, null, CancellationToken.None));
+        return await AgentStartedAsync(workspace, remote, agentStarts && (transport ?? Transport) == RemoteTransport.Agent);
+    }
+
+    private async Task<Remote> AgentStartedAsync(string workspace, Remote connected, bool waitForAgent)
+    {
+        var remote = connected;
+        if (waitForAgent && remote.Transport != RemoteTransport.Agent)
+        {
+            await Poll.UntilAsync(async () => (remote = await RemoteAsync(workspace, connected.Name)).Transport == RemoteTransport.Agent, Deadline,
+                $"the agent to carry {connected.Name}'s changes");
+        }
+
+        return remote;
     }
 
     /// <summary>Wait-WsyncWorkspace: every change made so far is on every remote.</summary>

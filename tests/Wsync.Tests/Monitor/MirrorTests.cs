@@ -3,8 +3,11 @@ using Wsync.TestSupport;
 
 namespace Wsync.Tests.Monitor;
 
-/// <summary>The monitor end to end: a real daemon, real rsync, a real sshd on 127.0.0.1, real files.</summary>
-public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
+/// <summary>
+/// The monitor end to end: a real daemon, real rsync, a real sshd on 127.0.0.1, real files; every test once
+/// with the agent carrying small changes (the default) and once with -Transport Rsync.
+/// </summary>
+public abstract class MirrorTests(SshFixture ssh, RemoteTransport transport) : IClassFixture<SshFixture>
 {
     private const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
         UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
@@ -12,7 +15,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Attaching_to_a_workspace_that_holds_files_makes_each_remote_an_exact_mirror()
     {
-        await using var setup = await MirrorSetup.StartAsync("mi");
+        await using var setup = await MirrorSetup.StartAsync("mi", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         Directory.CreateDirectory(Path.Combine(workspace, "src/deep/er"));
         File.WriteAllText(Path.Combine(workspace, "src/deep/er/main.c"), "int main;");
@@ -46,7 +49,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     {
         // rsync's quick check (size + mtime) cannot see such a rewrite: cp -p, a restore from backup, or two
         // writes within one tick of the file system's clock. Each is sent by content.
-        await using var setup = await MirrorSetup.StartAsync("mq");
+        await using var setup = await MirrorSetup.StartAsync("mq", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var mirror = setup.Temp.CreateDirectory("mirror");
         var file = Path.Combine(workspace, "config.ini");
@@ -72,7 +75,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task A_detached_remote_gets_no_later_change_while_the_others_do()
     {
-        await using var setup = await MirrorSetup.StartAsync("md");
+        await using var setup = await MirrorSetup.StartAsync("md", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         await setup.AddWorkspaceAsync(workspace);
         await setup.ConnectLocalAsync("web", setup.Temp.CreateDirectory("kept"));
@@ -92,7 +95,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Excluded_and_gitignored_paths_are_neither_watched_nor_sent_nor_deleted_remotely()
     {
-        await using var setup = await MirrorSetup.StartAsync("mx");
+        await using var setup = await MirrorSetup.StartAsync("mx", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         Directory.CreateDirectory(Path.Combine(workspace, "node_modules/pkg/a/b"));
         Directory.CreateDirectory(Path.Combine(workspace, "src/gen"));
@@ -121,7 +124,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Renaming_a_200_MB_directory_over_ssh_sends_almost_nothing()
     {
-        await using var setup = await MirrorSetup.StartAsync("mr");
+        await using var setup = await MirrorSetup.StartAsync("mr", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var big = Directory.CreateDirectory(Path.Combine(workspace, "assets/big")).FullName;
         for (var i = 0; i < 4; i++)
@@ -143,9 +146,49 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     }
 
     [Fact]
+    public async Task A_large_file_and_small_edits_to_the_same_tree_at_once_end_in_their_last_state()
+    {
+        // The large file is rsync's (its deltas) whatever the transport; the small ones are the agent's when it
+        // runs; "flips" crosses the agent's inline limit each round, so one path goes by one and then the other.
+        await using var setup = await MirrorSetup.StartAsync("mm", transport: transport);
+        var workspace = setup.Temp.CreateDirectory("web");
+        var mirror = setup.Temp.Combine("mirror");
+        await setup.AddWorkspaceAsync(workspace);
+        await setup.ConnectSshAsync("web", ssh.Server, mirror);
+        var build = Directory.CreateDirectory(Path.Combine(workspace, "build")).FullName;
+        var random = new Random(17);
+        var artifact = new byte[16 << 20];
+        random.NextBytes(artifact);
+
+        for (var round = 0; round < 6; round++)
+        {
+            artifact[random.Next(artifact.Length)] ^= 0xFF;
+            File.WriteAllBytes(Path.Combine(build, "artifact.bin"), artifact);
+            for (var edit = 0; edit < 20; edit++)
+            {
+                File.WriteAllText(Path.Combine(build, $"small-{edit % 7}.txt"), $"round {round}, edit {edit}");
+            }
+
+            File.WriteAllBytes(Path.Combine(build, "flips"), RandomNumberGenerator.GetBytes(round % 2 == 0 ? 2 * Wsync.Transfer.AgentProtocol.InlineLimit : 100));
+            if (round % 3 == 2)
+            {
+                File.Delete(Path.Combine(build, "small-3.txt"));
+            }
+
+            if (round % 2 == 1)
+            {
+                await setup.WaitAsync("web"); // some rounds land in batches of their own, some run together
+            }
+        }
+
+        await setup.WaitAsync("web");
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+
+    [Fact]
     public async Task When_a_remote_rename_cannot_be_replayed_rsync_alone_makes_the_remote_right()
     {
-        await using var setup = await MirrorSetup.StartAsync("mv");
+        await using var setup = await MirrorSetup.StartAsync("mv", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         Directory.CreateDirectory(Path.Combine(workspace, "dir/sub"));
         File.WriteAllText(Path.Combine(workspace, "dir/sub/file"), "content");
@@ -168,7 +211,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Changes_made_while_suspended_arrive_after_resume()
     {
-        await using var setup = await MirrorSetup.StartAsync("ms");
+        await using var setup = await MirrorSetup.StartAsync("ms", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var mirror = setup.Temp.CreateDirectory("mirror");
         await setup.AddWorkspaceAsync(workspace);
@@ -195,7 +238,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     public async Task When_the_rsync_self_test_fails_every_change_goes_out_as_a_full_reconcile()
     {
         // No usable TMPDIR: the self-test cannot make its scratch directory, so it must not trust incremental mode.
-        await using var setup = await MirrorSetup.StartAsync("mt", temp => new() { ["TMPDIR"] = temp.Combine("no-such-dir") });
+        await using var setup = await MirrorSetup.StartAsync("mt", temp => new() { ["TMPDIR"] = temp.Combine("no-such-dir") }, transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var mirror = setup.Temp.CreateDirectory("mirror");
         await setup.AddWorkspaceAsync(workspace);
@@ -214,7 +257,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Sync_reconciles_differences_made_behind_the_monitors_back()
     {
-        await using var setup = await MirrorSetup.StartAsync("my");
+        await using var setup = await MirrorSetup.StartAsync("my", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         File.WriteAllText(Path.Combine(workspace, "a"), "a");
         var mirror = setup.Temp.CreateDirectory("mirror");
@@ -234,7 +277,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     {
         // tar sets a directory's mode and times after filling it (sent as the directory alone); a new tree goes
         // as an rsync operand once quiet; a directory becoming a file, and a deep deletion, go as paths.
-        await using var setup = await MirrorSetup.StartAsync("mt");
+        await using var setup = await MirrorSetup.StartAsync("mt", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         var keep = Path.Combine(workspace, "keep");
         Directory.CreateDirectory(Path.Combine(keep, "inner"));
@@ -279,7 +322,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
     [Fact]
     public async Task Attaching_an_ssh_remote_logs_in_once_the_probe_and_the_mirroring_share_one_connection()
     {
-        await using var setup = await MirrorSetup.StartAsync("m1");
+        await using var setup = await MirrorSetup.StartAsync("m1", transport: transport);
         var workspace = setup.Temp.CreateDirectory("web");
         File.WriteAllText(Path.Combine(workspace, "a"), "a");
         await setup.AddWorkspaceAsync(workspace);
@@ -293,3 +336,7 @@ public sealed class MirrorTests(SshFixture ssh) : IClassFixture<SshFixture>
         Assert.Equal(1, ssh.Server.AcceptedLogins - before);
     }
 }
+
+public sealed class MirrorTestsOverAgent(SshFixture ssh) : MirrorTests(ssh, RemoteTransport.Agent);
+
+public sealed class MirrorTestsOverRsync(SshFixture ssh) : MirrorTests(ssh, RemoteTransport.Rsync);

@@ -4,8 +4,8 @@ using Wsync.TestSupport;
 namespace Wsync.Tests.Monitor;
 
 /// <summary>
-/// What everyday tools do to a working tree, none of it written for wsync, against an ssh remote and a local
-/// remote at once: after each, both remotes equal the workspace byte for byte, mode for mode, type for type.
+/// What everyday tools do to a working tree, none of it written for wsync, against an ssh remote (over the
+/// agent) and a local remote (with -Transport Rsync) at once: after each, both remotes equal the workspace byte for byte, mode for mode, type for type.
 /// Hard links and holes follow wsync's documented decision (about_wsync, "Hard links and sparse files"):
 /// every name is a file of its own on a remote, with the content of the workspace's, and holes stay holes.
 /// </summary>
@@ -199,8 +199,9 @@ internal sealed class MirroredWorkspace : IAsyncDisposable
         var local = setup.Temp.CreateDirectory("local");
         var overSsh = setup.Temp.CreateDirectory("over-ssh");
         await setup.AddWorkspaceAsync(workspace);
-        await setup.ConnectLocalAsync("web", local);
-        await setup.ConnectSshAsync("web", server, overSsh, "ssh");
+        // One remote over each transport: what real tools do must come out exact through both.
+        await setup.ConnectLocalAsync("web", local, transport: RemoteTransport.Rsync);
+        await setup.ConnectSshAsync("web", server, overSsh, "ssh", transport: RemoteTransport.Agent);
         return new MirroredWorkspace(setup, workspace, local, overSsh);
     }
 

@@ -95,7 +95,7 @@ public sealed class SshAgentTests(SshFixture ssh) : IClassFixture<SshFixture>
         var mirror = setup.Temp.CreateDirectory("mirror");
         File.WriteAllText(Path.Combine(workspace, "first"), "by the initial sync");
         await setup.AddWorkspaceAsync(workspace);
-        await setup.ConnectSshAsync("web", ssh.Server, mirror, name: "host");
+        await setup.ConnectSshAsync("web", ssh.Server, mirror, name: "host", agentStarts: false);
 
         var edits = 0;
         await Poll.UntilAsync(async () =>

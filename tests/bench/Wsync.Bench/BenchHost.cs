@@ -37,11 +37,12 @@ internal sealed class BenchHost : IAsyncDisposable
     private readonly List<Process> processes = [];
     private int masters;
 
-    private BenchHost(string root, BenchSize size, RemoteAccount account, SshServer ssh, DaemonProcess daemon, WsyncClient wsync, IReadOnlyList<string> pwsh, string module)
+    private BenchHost(string root, BenchSize size, RemoteAccount account, RemoteAccount? bashAccount, SshServer ssh, DaemonProcess daemon, WsyncClient wsync, IReadOnlyList<string> pwsh, string module)
     {
         Root = root;
         Size = size;
         Account = account;
+        BashAccount = bashAccount;
         Ssh = ssh;
         Daemon = daemon;
         Wsync = wsync;
@@ -54,6 +55,9 @@ internal sealed class BenchHost : IAsyncDisposable
     public BenchSize Size { get; }
 
     public RemoteAccount Account { get; }
+
+    /// <summary>The realistic account (bash, a 100 ms ~/.bashrc); null without root. The sshd lets both log in.</summary>
+    public RemoteAccount? BashAccount { get; }
 
     public SshServer Ssh { get; }
 
@@ -83,21 +87,24 @@ internal sealed class BenchHost : IAsyncDisposable
         // The remote account must be able to reach its directories below the root.
         File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         RemoteAccount? account = null;
+        RemoteAccount? bashAccount = null;
         SshServer? ssh = null;
         DaemonProcess? daemon = null;
         try
         {
-            account = RemoteAccount.Create("/", message => Console.Error.WriteLine("warning: " + message));
+            account = RemoteAccount.Create("/var/lib/wsync-bench", message => Console.Error.WriteLine("warning: " + message));
+            bashAccount = RemoteAccount.CreateBash("/var/lib/wsync-bench-bash");
             ssh = SshServer.Start(Path.Combine(root, "sshd"), account.Name);
             daemon = DaemonProcess.Start(Path.Combine(root, "wsync-home"));
             var client = await WsyncClient.ConnectAsync(daemon.SocketPath);
-            return new BenchHost(root, size, account, ssh, daemon, client, pwsh, module);
+            return new BenchHost(root, size, account, bashAccount, ssh, daemon, client, pwsh, module);
         }
         catch
         {
             daemon?.Dispose();
             ssh?.Dispose();
             account?.Dispose();
+            bashAccount?.Dispose();
             RemoveRoot(root);
             throw;
         }
@@ -111,8 +118,8 @@ internal sealed class BenchHost : IAsyncDisposable
         return path;
     }
 
-    /// <summary>A fresh, empty directory the remote account owns (a mirror reached over ssh).</summary>
-    public string RemoteDirectory(string name)
+    /// <summary>A fresh, empty directory the remote account (or <paramref name="owner"/>) owns (a mirror reached over ssh).</summary>
+    public string RemoteDirectory(string name, RemoteAccount? owner = null)
     {
         var parent = Path.Combine(Root, "remote");
         if (!Directory.Exists(parent))
@@ -123,7 +130,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
         var path = Path.Combine(parent, name);
         Directory.CreateDirectory(path);
-        Account.Own(path);
+        (owner ?? Account).Own(path);
         return path;
     }
 
@@ -251,6 +258,7 @@ internal sealed class BenchHost : IAsyncDisposable
 
         Ssh.Dispose();
         Account.Dispose();
+        BashAccount?.Dispose();
         RemoveRoot(Root);
         await Task.CompletedTask;
     }

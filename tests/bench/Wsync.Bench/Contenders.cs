@@ -19,6 +19,8 @@ internal static class Contender
 {
     public const string Wsync = "wsync";
     public const string WsyncRsync = "wsync, -Transport Rsync";
+    public const string WsyncBash = "wsync, bash account (100 ms .bashrc)";
+    public const string WsyncRsyncBash = "wsync, -Transport Rsync, bash account (100 ms .bashrc)";
     public const string LsyncdTuned = "lsyncd (delay=0, ControlMaster)";
     public const string LsyncdDefault = "lsyncd (defaults)";
     public const string Rsync = "one-shot rsync -a";
@@ -48,10 +50,13 @@ internal sealed class WsyncMirror : IMirror
 
     private readonly RemoteTransport transport;
 
-    private WsyncMirror(BenchHost host, string name, string workspace, IReadOnlyList<string> remotes, RemoteTransport transport)
+    private readonly RemoteAccount account;
+
+    private WsyncMirror(BenchHost host, string name, string workspace, IReadOnlyList<string> remotes, RemoteTransport transport, RemoteAccount account)
     {
         this.host = host;
         this.transport = transport;
+        this.account = account;
         Name = name;
         Workspace = workspace;
         Remotes = remotes;
@@ -63,19 +68,51 @@ internal sealed class WsyncMirror : IMirror
 
     public IReadOnlyList<string> Remotes { get; }
 
-    /// <summary>Adds <paramref name="workspace"/> (or a fresh one) and connects <paramref name="remotes"/> ssh remotes, waiting for their initial sync.</summary>
+    /// <summary>
+    /// Adds <paramref name="workspace"/> (or a fresh one) and connects <paramref name="remotes"/> ssh remotes,
+    /// logging in as <paramref name="account"/> (the bench's plain account by default), waiting for their
+    /// initial sync and for the transport asked for.
+    /// </summary>
     public static async Task<WsyncMirror> StartAsync(BenchHost host, string name, int remotes = 1, string? workspace = null, int? port = null,
-        RemoteTransport transport = RemoteTransport.Agent)
+        RemoteTransport transport = RemoteTransport.Agent, RemoteAccount? account = null)
     {
         workspace ??= host.LocalDirectory(name);
+        account ??= host.Account;
         await host.Wsync.Call(host.Wsync.Daemon.AddWorkspaceAsync(new AddWorkspaceRequest { Path = workspace, Name = name }, CancellationToken.None));
-        var mirror = new WsyncMirror(host, name, workspace, Enumerable.Range(1, remotes).Select(i => host.RemoteDirectory($"{name}-r{i}")).ToList(), transport);
+        var directories = Enumerable.Range(1, remotes).Select(i => host.RemoteDirectory($"{name}-r{i}", account)).ToList();
+        var mirror = new WsyncMirror(host, name, workspace, directories, transport, account);
         foreach (var remote in mirror.Remotes)
         {
             await mirror.ConnectAsync(remote, port);
         }
 
+        await mirror.WaitForTransportAsync();
         return mirror;
+    }
+
+    /// <summary>
+    /// Waits until every remote runs over the transport asked for (the agent starts once the initial sync is
+    /// done): a figure labelled "agent" that rsync made instead would be a lie, so that fails the scenario.
+    /// </summary>
+    private async Task WaitForTransportAsync()
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var remotes = (await StatusAsync()).Remotes;
+            if (remotes.All(r => r.Transport == transport))
+            {
+                return;
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                var other = remotes.First(r => r.Transport != transport);
+                throw new InvalidOperationException($"{Name}: remote {other.Name} runs over {other.Transport}, not {transport}: {other.TransportReason}");
+            }
+
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>Connect-WsyncRemote with -Wait: returns when the remote is InSync.</summary>
@@ -83,7 +120,7 @@ internal sealed class WsyncMirror : IMirror
         host.Wsync.Call(host.Wsync.Daemon.ConnectRemoteAsync(new ConnectRemoteRequest
         {
             Workspace = Name,
-            Destination = $"{host.Account.Name}@{host.Ssh.Host}:{remote}",
+            Destination = $"{account.Name}@{host.Ssh.Host}:{remote}",
             Name = Path.GetFileName(remote),
             Port = port ?? host.Ssh.Port,
             IdentityFile = host.Ssh.IdentityFile,

@@ -12,6 +12,14 @@ internal sealed class RemoteAccount : IDisposable
 {
     private const string AccountName = "wsync-bench";
 
+    private const string BashAccountName = "wsync-bench-bash";
+
+    /// <summary>
+    /// What a real account's ~/.bashrc often does without an interactive guard (pyenv, nvm, conda set-up):
+    /// ~100 ms per shell, and bash reads it for every ssh command.
+    /// </summary>
+    private const string SlowBashrc = "# tool set-up without an interactive guard, as pyenv, nvm or conda add it\nsleep 0.1\n";
+
     private readonly bool created;
 
     private RemoteAccount(string name, bool created)
@@ -22,7 +30,7 @@ internal sealed class RemoteAccount : IDisposable
 
     public string Name { get; }
 
-    public bool IsDedicated => Name == AccountName;
+    public bool IsDedicated => Name is AccountName or BashAccountName;
 
     public static RemoteAccount Create(string home, Action<string> warn)
     {
@@ -33,6 +41,24 @@ internal sealed class RemoteAccount : IDisposable
         }
 
         return new RemoteAccount(AccountName, LoginAccount.Ensure(AccountName, home));
+    }
+
+    /// <summary>
+    /// The realistic account: bash, whose ~/.bashrc takes 100 ms; null without root. What a design pays per
+    /// shell it starts shows in this account's figures.
+    /// </summary>
+    public static RemoteAccount? CreateBash(string home)
+    {
+        if (!LoginAccount.IsRoot)
+        {
+            return null;
+        }
+
+        var created = LoginAccount.Ensure(BashAccountName, home, "/bin/bash");
+        var bashrc = Path.Combine(home, ".bashrc");
+        File.WriteAllText(bashrc, SlowBashrc);
+        LoginAccount.Own(BashAccountName, bashrc);
+        return new RemoteAccount(BashAccountName, created);
     }
 
     /// <summary>Hands a directory the remote writes into to this account.</summary>
@@ -48,7 +74,7 @@ internal sealed class RemoteAccount : IDisposable
     {
         if (created)
         {
-            LoginAccount.Delete(AccountName);
+            LoginAccount.Delete(Name);
         }
     }
 }

@@ -21,11 +21,9 @@ internal static class SingleEdit
         await using (var wsync = await WsyncMirror.StartAsync(host, "edit-wsync"))
         await using (var overRsync = await WsyncMirror.StartAsync(host, "edit-wsync-rsync", transport: RemoteTransport.Rsync))
         await using (var lsyncd = await LsyncdMirror.StartAsync(host, "edit-lsyncd", tuned: true, probe))
+        await using (var bash = host.BashAccount is { } account ? await WsyncMirror.StartAsync(host, "edit-wsync-bash", account: account) : null)
+        await using (var bashRsync = host.BashAccount is { } same ? await WsyncMirror.StartAsync(host, "edit-wsync-rsync-bash", transport: RemoteTransport.Rsync, account: same) : null)
         {
-            probe.Watch(wsync.Remotes[0]);
-            probe.Watch(overRsync.Remotes[0]);
-            await Contender.WaitLiveAsync(wsync, probe, TimeSpan.FromSeconds(30));
-            await Contender.WaitLiveAsync(overRsync, probe, TimeSpan.FromSeconds(30));
             var reference = new ReferenceEdit(host, probe, "edit-rsync");
             var turns = new List<(string Name, Func<int, Task<double>> Edit)>
             {
@@ -34,6 +32,20 @@ internal static class SingleEdit
                 (Contender.LsyncdTuned, i => EditAsync(lsyncd, probe, i)),
                 (Contender.Rsync, reference.EditAsync),
             };
+            foreach (var (name, mirror) in new[] { (Contender.WsyncBash, bash), (Contender.WsyncRsyncBash, bashRsync) })
+            {
+                if (mirror is not null)
+                {
+                    turns.Add((name, i => EditAsync(mirror, probe, i)));
+                }
+            }
+
+            foreach (var mirror in new[] { wsync, overRsync, bash, bashRsync }.OfType<WsyncMirror>())
+            {
+                probe.Watch(mirror.Remotes[0]);
+                await Contender.WaitLiveAsync(mirror, probe, TimeSpan.FromSeconds(30));
+            }
+
             for (var i = 0; i < host.Size.Edits; i++)
             {
                 for (var turn = 0; turn < turns.Count; turn++)
@@ -64,6 +76,11 @@ internal static class SingleEdit
             new(Name, "wsync p50 ≤ 0.5× wsync with -Transport Rsync", wsyncMedian / figure.Contenders[Contender.WsyncRsync].Median, 0.5, "×"),
             new(Name, "wsync p50 ≤ 0.8× tuned lsyncd p50", wsyncMedian / figure.Contenders[Contender.LsyncdTuned].Median, 0.8, "×"),
         };
+        if (figure.Contenders.TryGetValue(Contender.WsyncBash, out var bashFigure))
+        {
+            goals.Add(new(Name, "wsync p50 ≤ 1.0 ms for a bash account with a 100 ms .bashrc", bashFigure.Median, 1.0, "ms"));
+        }
+
         return new ScenarioResult(Name, [figure], goals, notes);
     }
 

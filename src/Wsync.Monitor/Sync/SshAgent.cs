@@ -8,8 +8,8 @@ namespace Wsync.Monitor.Sync;
 
 /// <summary>
 /// wsync-agent on an ssh host, over the remote's ControlMaster. Installed into a per-user cache on the host,
-/// <c>~/.wsync/agents/VERSION-HASH/wsync-agent</c> (directories 0700; written under a temporary name, then
-/// renamed; other versions' folders removed), and checked before every start: every component the user's
+/// <c>~/.wsync/agents/VERSION-RUNTIME-HASH/wsync-agent</c> (directories 0700; written under a temporary name,
+/// then renamed; the same architecture's other folders removed), and checked before every start: every component the user's
 /// own, none a symlink, none writable by group or others, the file's SHA-256 the one shipped with this
 /// monitor. The remote command line is that fixed path alone (letters, digits, '.', '-', '/'); the root
 /// travels in the handshake. Whether the agent runs on a host is learned by starting it, not guessed:
@@ -61,7 +61,7 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
         }
 
         var hash = HashOf(binary);
-        var folder = $"{Cache}/{Sanitized(ProtocolInfo.ProductVersion)}-{hash[..16]}";
+        var folder = $"{Cache}/{Sanitized(ProtocolInfo.ProductVersion)}-{runtime}-{hash[..16]}";
         var agent = folder + "/wsync-agent";
         if (await CheckAsync(agent, hash, cancellationToken).ConfigureAwait(false) is null)
         {
@@ -78,8 +78,11 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
             throw new AgentException($"Could not make ~/{folder} for the agent: {refused.Trim()}");
         }
 
+        // Then the folders it replaces: this architecture's of other versions or builds, and those named before
+        // the architecture was part of the name. Another architecture's stay: a home shared by hosts of both
+        // (NFS) would otherwise have each host remove the other's agent on every start.
         var install = $"umask 077 && t={folder}/.wsync-agent.$$ && cat > \"$t\" && chmod 700 \"$t\" && mv -f \"$t\" {agent}"
-            + $" && for old in {Cache}/*; do [ \"$old\" = {folder} ] || rm -rf -- \"$old\"; done";
+            + $" && for old in {Cache}/*; do case \"$old\" in {folder}) ;; *-{runtime}-*) rm -rf -- \"$old\" ;; *-linux-*) ;; *) rm -rf -- \"$old\" ;; esac; done";
         var (installed, _, error) = await endpoint.RunAsync(install, await File.ReadAllBytesAsync(binary, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         if (installed != 0)
         {

@@ -11,16 +11,30 @@ namespace Wsync.Tests.Monitor;
 /// </summary>
 public sealed class SshAgentTests(SshFixture ssh) : IClassFixture<SshFixture>
 {
+    /// <summary>This machine's runtime, the agent a host of its architecture gets.</summary>
+    private static readonly string Runtime = "linux-" + System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+
+    /// <summary>This version's agent folder for this architecture: exactly one.</summary>
+    private string InstalledFolder() =>
+        Directory.GetDirectories(Cache).Single(f => Path.GetFileName(f).StartsWith($"{ProtocolInfo.ProductVersion}-{Runtime}-", StringComparison.Ordinal));
+
     private string Cache => Path.Combine(ssh.Server.User == SshServer.TestAccount ? SshServer.TestHome : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".wsync/agents");
 
     [Fact]
     public async Task The_agent_is_installed_on_the_host_checked_and_carries_every_kind_of_change_exactly()
     {
-        // A stale version's folder, and none of this one's: connecting installs it and removes the other.
-        Directory.CreateDirectory(Path.Combine(Cache, "0.0.1-stale"));
-        foreach (var folder in Directory.EnumerateDirectories(Cache).Where(f => !f.EndsWith("-stale", StringComparison.Ordinal)))
+        // None of this version's folders; a stale version's of this architecture and one named before the
+        // architecture was in the name, both removed by the install; another architecture's, kept (a home that
+        // hosts of both share).
+        foreach (var folder in Directory.Exists(Cache) ? Directory.EnumerateDirectories(Cache) : [])
         {
             Directory.Delete(folder, recursive: true);
+        }
+
+        var otherArchitecture = Path.Combine(Cache, $"0.0.1-{(Runtime == "linux-x64" ? "linux-arm64" : "linux-x64")}-0000000000000000");
+        foreach (var seeded in new[] { $"0.0.1-{Runtime}-0000000000000000", "0.0.1-0000000000000000", Path.GetFileName(otherArchitecture) })
+        {
+            Directory.CreateDirectory(Path.Combine(Cache, seeded));
         }
 
         ssh.Server.Own(Path.GetDirectoryName(Cache)!);
@@ -33,8 +47,8 @@ public sealed class SshAgentTests(SshFixture ssh) : IClassFixture<SshFixture>
         await setup.ConnectSshAsync("web", ssh.Server, mirror, name: "host");
         await Poll.UntilAsync(async () => (await setup.RemoteAsync("web", "host")).Transport == RemoteTransport.Agent, MirrorSetup.Deadline, "the agent to carry the remote's changes");
 
-        var installed = Assert.Single(Directory.GetDirectories(Cache));
-        Assert.StartsWith(ProtocolInfo.ProductVersion + "-", Path.GetFileName(installed), StringComparison.Ordinal);
+        Assert.Equal(new[] { otherArchitecture, InstalledFolder() }, Directory.GetDirectories(Cache).Order(StringComparer.Ordinal));
+        var installed = InstalledFolder();
         var agent = Path.Combine(installed, "wsync-agent");
         Assert.Equal(Sha256(RepositoryPaths.Agent), Sha256(agent));
         foreach (var path in new[] { Path.GetDirectoryName(Cache)!, Cache, installed, agent })
@@ -57,7 +71,7 @@ public sealed class SshAgentTests(SshFixture ssh) : IClassFixture<SshFixture>
         await Poll.UntilAsync(async () => (await setup.RemoteAsync("web", "host")).Transport == RemoteTransport.Agent, MirrorSetup.Deadline, "the agent to carry the remote's changes");
 
         // Made writable by its group: the next start must not run it as it is.
-        var agent = Path.Combine(Directory.GetDirectories(Cache).Single(f => Path.GetFileName(f).StartsWith(ProtocolInfo.ProductVersion + "-", StringComparison.Ordinal)), "wsync-agent");
+        var agent = Path.Combine(InstalledFolder(), "wsync-agent");
         File.SetUnixFileMode(agent, File.GetUnixFileMode(agent) | UnixFileMode.GroupWrite);
 
         var killed = false;

@@ -37,7 +37,7 @@ internal static class Report
         }
 
         text.AppendLine();
-        text.AppendLine("All contenders run at once on the same machine, data and loopback sshd, taking turns (the order rotating each round); the remote account's shell is plain /bin/sh.");
+        text.AppendLine("All contenders run at once on the same machine, data and loopback sshd, taking turns (the order rotating each round); the remote account's shell is plain /bin/sh (the rows of the bash account: bash, with a ~/.bashrc that takes 100 ms).");
         text.AppendLine();
         text.AppendLine("## Goals");
         text.AppendLine();

@@ -19,6 +19,7 @@ internal static class Burst
         var timeout = TimeSpan.FromMinutes(5);
         using var probe = new LandingProbe();
         await using (var wsync = await WsyncMirror.StartAsync(host, "burst-wsync"))
+        await using (var overRsync = await WsyncMirror.StartAsync(host, "burst-wsync-rsync", transport: RemoteTransport.Rsync))
         await using (var lsyncd = await LsyncdMirror.StartAsync(host, "burst-lsyncd", tuned: true, probe))
         {
             var referenceSource = host.LocalDirectory("burst-rsync");
@@ -27,6 +28,7 @@ internal static class Burst
             var turns = new List<(string Name, Func<int, double> Round)>
             {
                 (Contender.Wsync, round => ExtractAndWait(wsync, tarball, round, timeout)),
+                (Contender.WsyncRsync, round => ExtractAndWait(overRsync, tarball, round, timeout)),
                 (Contender.LsyncdTuned, round => ExtractAndWait(lsyncd, tarball, round, timeout)),
                 (Contender.Rsync, round =>
                 {

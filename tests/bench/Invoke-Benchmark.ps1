@@ -25,7 +25,7 @@ param(
 
     [string] $OutputDirectory,
 
-    [ValidateRange(1, 7)]
+    [ValidateRange(1, 8)]
     [int[]] $Scenario = @()
 )
 

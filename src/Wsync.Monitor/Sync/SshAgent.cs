@@ -9,9 +9,9 @@ namespace Wsync.Monitor.Sync;
 /// <summary>
 /// wsync-agent on an ssh host, over the remote's ControlMaster. Installed into a per-user cache on the host,
 /// <c>~/.wsync/agents/VERSION-RUNTIME-HASH/wsync-agent</c> (directories 0700; written under a temporary name,
-/// then renamed; the same architecture's other folders removed), and checked before every start: every component the user's
-/// own, none a symlink, none writable by group or others, the file's SHA-256 the one shipped with this
-/// monitor. The remote command line is that fixed path alone (letters, digits, '.', '-', '/'); the root
+/// then renamed; the same architecture's other folders removed), and checked before every start: every
+/// component the user's own, none a symlink, none writable by group or others, the file's SHA-256 the one
+/// shipped with this monitor. The remote command line is that fixed path alone (letters, digits, '.', '-', '/'); the root
 /// travels in the handshake. Whether the agent runs on a host is learned by starting it, not guessed:
 /// <c>uname -m</c> only picks which of the shipped binaries to upload (<c>WSYNC_AGENT_RUNTIME</c>, linux-x64 or
 /// linux-arm64, overrides it: for a host whose kernel and user space differ, and for the tests of a host the

@@ -82,11 +82,12 @@ internal sealed class MirrorSetup : IAsyncDisposable
     public async Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false, RemoteTransport? transport = null,
         bool agentStarts = true)
     {
+        var chosen = transport ?? Transport;
         var remote = await Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
         {
-            Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = transport ?? Transport,
+            Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = chosen,
         }, null, CancellationToken.None));
-        return await AgentStartedAsync(workspace, remote, agentStarts && (transport ?? Transport) == RemoteTransport.Agent);
+        return await AgentStartedAsync(workspace, remote, agentStarts && chosen == RemoteTransport.Agent);
     }
 
     /// <summary>Connect-WsyncRemote over ssh, as <see cref="ConnectLocalAsync"/> does; the remote directory is handed to the ssh account.</summary>
@@ -102,6 +103,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
             server.Own(Path.GetDirectoryName(path)!, recursive: false); // the remote creates it
         }
 
+        var chosen = transport ?? Transport;
         var remote = await Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
         {
             Workspace = workspace,
@@ -112,9 +114,9 @@ internal sealed class MirrorSetup : IAsyncDisposable
             SshOptions = server.SshOptions,
             WaitForInitialSync = true,
             Force = force,
-            Transport = transport ?? Transport,
+            Transport = chosen,
         }, null, CancellationToken.None));
-        return await AgentStartedAsync(workspace, remote, agentStarts && (transport ?? Transport) == RemoteTransport.Agent);
+        return await AgentStartedAsync(workspace, remote, agentStarts && chosen == RemoteTransport.Agent);
     }
 
     private async Task<Remote> AgentStartedAsync(string workspace, Remote connected, bool waitForAgent)

@@ -137,6 +137,55 @@ internal sealed class WsyncMirror : IMirror
 }
 
 /// <summary>
+/// wsync as the per-edit scenarios measure it: over its agent and with -Transport Rsync, for the plain account
+/// and (as root) the bash one, each live (an edit seen landing) before the first measurement.
+/// </summary>
+internal sealed class WsyncVariants : IAsyncDisposable
+{
+    private readonly List<(string Name, WsyncMirror Mirror)> all = [];
+
+    /// <summary>Every variant started, named as the report names it.</summary>
+    public IReadOnlyList<(string Name, WsyncMirror Mirror)> All => all;
+
+    /// <summary>Starts the variants as workspaces named <paramref name="prefix"/>-wsync…, their remotes watched by <paramref name="probe"/>.</summary>
+    public static async Task<WsyncVariants> StartAsync(BenchHost host, string prefix, LandingProbe probe)
+    {
+        var variants = new WsyncVariants();
+        try
+        {
+            variants.all.Add((Contender.Wsync, await WsyncMirror.StartAsync(host, $"{prefix}-wsync")));
+            variants.all.Add((Contender.WsyncRsync, await WsyncMirror.StartAsync(host, $"{prefix}-wsync-rsync", transport: RemoteTransport.Rsync)));
+            if (host.BashAccount is { } bash)
+            {
+                variants.all.Add((Contender.WsyncBash, await WsyncMirror.StartAsync(host, $"{prefix}-wsync-bash", account: bash)));
+                variants.all.Add((Contender.WsyncRsyncBash, await WsyncMirror.StartAsync(host, $"{prefix}-wsync-rsync-bash", transport: RemoteTransport.Rsync, account: bash)));
+            }
+
+            foreach (var (_, mirror) in variants.all)
+            {
+                probe.Watch(mirror.Remotes[0]);
+                await Contender.WaitLiveAsync(mirror, probe, TimeSpan.FromSeconds(30));
+            }
+
+            return variants;
+        }
+        catch
+        {
+            await variants.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (_, mirror) in all)
+        {
+            await mirror.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>
 /// lsyncd 2.2 with default.rsyncssh, the usual way to mirror over ssh: with its defaults (delay 15 s, a
 /// new ssh per command) or tuned (delay 0, every command through an ssh ControlMaster).
 /// </summary>

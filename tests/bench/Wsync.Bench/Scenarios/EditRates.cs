@@ -29,26 +29,10 @@ internal static class EditRates
         using var probe = new LandingProbe();
         var latency = new Dictionary<int, Dictionary<string, List<double>>>();
         var cpu = new Dictionary<int, Dictionary<string, List<double>>>();
-        await using (var wsync = await WsyncMirror.StartAsync(host, "rate-wsync"))
-        await using (var overRsync = await WsyncMirror.StartAsync(host, "rate-wsync-rsync", transport: RemoteTransport.Rsync))
-        await using (var bash = host.BashAccount is { } account ? await WsyncMirror.StartAsync(host, "rate-wsync-bash", account: account) : null)
-        await using (var bashRsync = host.BashAccount is { } same ? await WsyncMirror.StartAsync(host, "rate-wsync-rsync-bash", transport: RemoteTransport.Rsync, account: same) : null)
+        await using (var wsync = await WsyncVariants.StartAsync(host, "rate", probe))
         {
-            var contenders = new List<(string Name, WsyncMirror? Mirror)> { (Unwatched, null), (Contender.Wsync, wsync), (Contender.WsyncRsync, overRsync) };
-            if (bash is not null && bashRsync is not null)
-            {
-                contenders.Add((Contender.WsyncBash, bash));
-                contenders.Add((Contender.WsyncRsyncBash, bashRsync));
-            }
-
-            foreach (var (_, mirror) in contenders)
-            {
-                if (mirror is not null)
-                {
-                    probe.Watch(mirror.Remotes[0]);
-                    await Contender.WaitLiveAsync(mirror, probe, TimeSpan.FromSeconds(30));
-                }
-            }
+            var contenders = new List<(string Name, WsyncMirror? Mirror)> { (Unwatched, null) };
+            contenders.AddRange(wsync.All.Select(v => (v.Name, (WsyncMirror?)v.Mirror)));
 
             var unwatched = host.LocalDirectory("rate-unwatched");
             var blocks = host.Size.Smoke ? 1 : Blocks;

@@ -18,33 +18,13 @@ internal static class SingleEdit
         using var probe = new LandingProbe();
         var samples = new Dictionary<string, List<double>>();
         var notes = new List<string>();
-        await using (var wsync = await WsyncMirror.StartAsync(host, "edit-wsync"))
-        await using (var overRsync = await WsyncMirror.StartAsync(host, "edit-wsync-rsync", transport: RemoteTransport.Rsync))
+        await using (var wsync = await WsyncVariants.StartAsync(host, "edit", probe))
         await using (var lsyncd = await LsyncdMirror.StartAsync(host, "edit-lsyncd", tuned: true, probe))
-        await using (var bash = host.BashAccount is { } account ? await WsyncMirror.StartAsync(host, "edit-wsync-bash", account: account) : null)
-        await using (var bashRsync = host.BashAccount is { } same ? await WsyncMirror.StartAsync(host, "edit-wsync-rsync-bash", transport: RemoteTransport.Rsync, account: same) : null)
         {
             var reference = new ReferenceEdit(host, probe, "edit-rsync");
-            var turns = new List<(string Name, Func<int, Task<double>> Edit)>
-            {
-                (Contender.Wsync, i => EditAsync(wsync, probe, i)),
-                (Contender.WsyncRsync, i => EditAsync(overRsync, probe, i)),
-                (Contender.LsyncdTuned, i => EditAsync(lsyncd, probe, i)),
-                (Contender.Rsync, reference.EditAsync),
-            };
-            foreach (var (name, mirror) in new[] { (Contender.WsyncBash, bash), (Contender.WsyncRsyncBash, bashRsync) })
-            {
-                if (mirror is not null)
-                {
-                    turns.Add((name, i => EditAsync(mirror, probe, i)));
-                }
-            }
-
-            foreach (var mirror in new[] { wsync, overRsync, bash, bashRsync }.OfType<WsyncMirror>())
-            {
-                probe.Watch(mirror.Remotes[0]);
-                await Contender.WaitLiveAsync(mirror, probe, TimeSpan.FromSeconds(30));
-            }
+            var turns = wsync.All.Select(v => (v.Name, Edit: (Func<int, Task<double>>)(i => EditAsync(v.Mirror, probe, i)))).ToList();
+            turns.Add((Contender.LsyncdTuned, i => EditAsync(lsyncd, probe, i)));
+            turns.Add((Contender.Rsync, reference.EditAsync));
 
             for (var i = 0; i < host.Size.Edits; i++)
             {

@@ -63,6 +63,10 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
     [Parameter]
     public RemoteTransport Transport { get; set; } = RemoteTransport.Agent;
 
+    /// <summary>What is done when something other than wsync changes a mirrored path on the remote: Undo (put it back; the default) or Report (only report it). Seen where the agent runs.</summary>
+    [Parameter]
+    public DriftAction DriftAction { get; set; } = DriftAction.Undo;
+
     #endregion
 
     #region Method overrides
@@ -92,6 +96,7 @@ public sealed class ConnectWsyncRemote : WsyncCmdlet
             WaitForInitialSync = !NoWait,
             Force = Force,
             Transport = Transport,
+            DriftAction = DriftAction,
         };
         Try(() =>
         {

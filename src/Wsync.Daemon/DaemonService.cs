@@ -97,6 +97,7 @@ internal sealed class DaemonService(
             IdentityFile = request.IdentityFile,
             SshOptions = sshOptions,
             Transport = request.Transport,
+            DriftAction = request.DriftAction,
             Created = DateTimeOffset.UtcNow,
         };
         Validation.CheckName(remote.Name, ErrorIds.RemoteNameInvalid, "remote");

@@ -48,6 +48,8 @@ internal static class Views
         Progress = status.Progress,
         Transport = status.Transport,
         TransportReason = status.TransportReason,
+        DriftCount = status.DriftCount,
+        LastDrift = status.LastDrift,
     };
 
     /// <summary>A remote as the client sees it: its definition merged with its loop's last status.</summary>
@@ -84,6 +86,9 @@ internal static class Views
             Progress = status?.Progress,
             Transport = status?.Transport ?? RemoteTransport.Rsync,
             TransportReason = status is null ? "Not running" : status.TransportReason,
+            DriftAction = remote.DriftAction,
+            DriftCount = status?.DriftCount ?? 0,
+            LastDrift = status?.LastDrift,
             Created = remote.Created,
         };
     }

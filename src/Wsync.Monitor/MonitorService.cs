@@ -1,6 +1,7 @@
 using Serilog;
 using Wsync.Monitor.Sync;
 using Wsync.Monitor.Watching;
+using Wsync.Transfer;
 
 namespace Wsync.Monitor;
 
@@ -381,13 +382,21 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
             : probed.Claim(remote.Id) ?? new SshEndpoint(destination, remote, ControlPath(remote), log);
         var remoteLog = log.ForContext("Remote", remote.Name);
         var rsync = new RsyncTransport(remote, definition.Path, endpoint, () => filter?.Current, "Asked for with -Transport Rsync", remoteLog);
-        Func<CancellationToken, Task<AgentChannel>> startAgent = endpoint is SshEndpoint ssh
+        Func<Action<DriftEntry>, CancellationToken, Task<AgentChannel>> startAgent = endpoint is SshEndpoint ssh
             ? new SshAgent(ssh, remoteLog).StartAsync
-            : token => LocalAgent.StartAsync(destination.Path, token);
-        ITransport transport = remote.Transport == RemoteTransport.Agent
+            : (drifted, token) => LocalAgent.StartAsync(destination.Path, drifted, token);
+        var agent = remote.Transport == RemoteTransport.Agent
             ? new AgentTransport(remote, definition.Path, rsync, startAgent, () => filter?.Current is not null, remoteLog)
-            : rsync;
-        var loop = new RemoteLoop(remote, definition.Path, transport, Changed, reporter.Report, sendActivity, log);
+            : null;
+        var loop = new RemoteLoop(remote, definition.Path, (ITransport?)agent ?? rsync, Changed, reporter.Report, sendActivity, log)
+        {
+            Drift = new DriftCheck(() => watcher?.Filter ?? PathFilter.None),
+        };
+        if (agent is not null)
+        {
+            agent.Drifted = loop.OnDrift;
+        }
+
         loop.HaltWorkspace = OnSafetyStop;
         if (state is WorkspaceState.Halted or WorkspaceState.Failed or WorkspaceState.Waiting)
         {

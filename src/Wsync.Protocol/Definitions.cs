@@ -46,6 +46,9 @@ public sealed record RemoteDefinition
     /// <summary>How its changes travel, as asked on Connect-WsyncRemote (Agent where it can run, or Rsync alone).</summary>
     public RemoteTransport Transport { get; init; } = RemoteTransport.Agent;
 
+    /// <summary>What is done about changes made on the remote by something other than wsync, as asked on Connect-WsyncRemote.</summary>
+    public DriftAction DriftAction { get; init; }
+
     public DateTimeOffset Created { get; init; }
 }
 

@@ -36,6 +36,9 @@ public enum SyncEventKind
 
     /// <summary>The watcher fell behind and Dropped events were left out (never the daemon's or a monitor's problem).</summary>
     EventsDropped,
+
+    /// <summary>Something other than wsync changed a mirrored path on a remote; Message names it and says whether it was undone.</summary>
+    Drift,
 }
 
 /// <summary>

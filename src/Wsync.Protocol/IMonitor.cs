@@ -87,6 +87,10 @@ public sealed record RemoteStatus
     public RemoteTransport Transport { get; init; } = RemoteTransport.Rsync;
 
     public string? TransportReason { get; init; }
+
+    public long DriftCount { get; init; }
+
+    public string? LastDrift { get; init; }
 }
 
 /// <summary>The outcome of <see cref="IMonitor.FlushAsync"/>.</summary>

@@ -9,7 +9,7 @@ public static class ProtocolInfo
     /// Bumped whenever a method or record of <see cref="IWsyncDaemon"/> or <see cref="IMonitor"/> changes
     /// shape; a client and a daemon of different versions refuse to talk rather than misread each other.
     /// </summary>
-    public const int Version = 5;
+    public const int Version = 6;
 
     /// <summary>The product version, the same for every assembly of one build.</summary>
     public static string ProductVersion { get; } =

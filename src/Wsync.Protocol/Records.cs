@@ -73,6 +73,16 @@ public enum RemoteTransport
     Rsync,
 }
 
+/// <summary>What is done when something other than wsync changes a mirrored path on a remote (drift; seen by the agent).</summary>
+public enum DriftAction
+{
+    /// <summary>Report it and put the path back as the workspace has it: the remote stays an exact mirror.</summary>
+    Undo,
+
+    /// <summary>Report it only; the remote keeps the change until the path changes in the workspace or a full reconcile.</summary>
+    Report,
+}
+
 public enum RemoteKind
 {
     /// <summary>A directory on this machine (a disk, a mounted share).</summary>
@@ -147,6 +157,15 @@ public sealed record Remote
 
     /// <summary>Why <see cref="Transport"/> is Rsync (asked for, the agent could not start, its session ended); null while the agent carries changes.</summary>
     public string? TransportReason { get; init; }
+
+    /// <summary>What is done when something other than wsync changes a mirrored path on this remote.</summary>
+    public DriftAction DriftAction { get; init; }
+
+    /// <summary>Mirrored paths changed on the remote by something other than wsync, since its monitor started.</summary>
+    public long DriftCount { get; init; }
+
+    /// <summary>The last such path (relative to the root), or null.</summary>
+    public string? LastDrift { get; init; }
 
     public SyncProgress? Progress { get; init; }
 
@@ -281,4 +300,7 @@ public sealed record ConnectRemoteRequest
 
     /// <summary>How changes travel: Agent (where it can run; the default) or Rsync alone.</summary>
     public RemoteTransport Transport { get; init; } = RemoteTransport.Agent;
+
+    /// <summary>What is done about changes made on the remote by something other than wsync: Undo (the default) or Report.</summary>
+    public DriftAction DriftAction { get; init; }
 }

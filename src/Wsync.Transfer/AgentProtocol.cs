@@ -10,7 +10,7 @@ namespace Wsync.Transfer;
 public static class AgentProtocol
 {
     /// <summary>Bumped whenever a frame changes; an agent of another version is replaced, never spoken to.</summary>
-    public const ushort Version = 1;
+    public const ushort Version = 2;
 
     /// <summary>
     /// Files up to this size travel whole inside one frame; larger ones go to rsync, whose delta transfer

@@ -30,6 +30,9 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
     private readonly FrameReader reader = new(input, AgentProtocol.MaxFrame);
     private readonly FrameWriter replies = new();
 
+    /// <summary>One writer on the output at a time: replies from the session, drift from the watcher's thread.</summary>
+    private readonly SemaphoreSlim writing = new(1, 1);
+
     public async Task<AgentExit> RunAsync(CancellationToken cancellationToken)
     {
         await output.WriteAsync(AgentProtocol.AgentMagic, cancellationToken).ConfigureAwait(false);
@@ -106,11 +109,12 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
 
     private async Task<AgentExit> ServeAsync(ConfinedRoot root, CancellationToken cancellationToken)
     {
+        using var drift = WatchForDrift(root);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
         {
             try
             {
-                Apply(root, frame);
+                Apply(root, frame, drift);
                 replies.Begin(FrameKind.Done).End();
             }
             catch (ConfinementException exception)
@@ -125,6 +129,7 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
             // Replies go out in one write when the monitor has sent no more: a batch costs one write each way.
             if (!reader.HasFrame)
             {
+                drift?.Settle();
                 await FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -133,73 +138,136 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
         return AgentExit.Closed;
     }
 
-    private static void Apply(ConfinedRoot root, Frame frame)
+    /// <summary>Starts watching the root for changes made by others; null (and said on stderr) where inotify is not available.</summary>
+    private DriftWatch? WatchForDrift(ConfinedRoot root)
+    {
+        var watch = new DriftWatch(root.Path, (paths, lost) => ReportDrift(root, paths, lost), log);
+        try
+        {
+            watch.Start();
+            return watch;
+        }
+        catch (IOException exception)
+        {
+            log.WriteLine($"wsync-agent: changes made under the root by others are not seen: {exception.Message}");
+            watch.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>Tells the monitor what drifted and what is there now. Runs on the watcher's thread as well as the session's.</summary>
+    private void ReportDrift(ConfinedRoot root, IReadOnlyList<string> paths, bool lost)
+    {
+        var frames = new FrameWriter();
+        if (lost)
+        {
+            DriftEntry.Lost.WriteTo(frames);
+        }
+
+        foreach (var path in paths)
+        {
+            DriftEntry.Of(root, path).WriteTo(frames);
+        }
+
+        writing.Wait();
+        try
+        {
+            output.Write(frames.Written.Span);
+            output.Flush();
+        }
+        catch (IOException)
+        {
+            // The monitor is gone; the session ends when its input closes.
+        }
+        finally
+        {
+            writing.Release();
+        }
+    }
+
+    /// <summary>Applies one request, first marking what it changes as the session's own (not drift).</summary>
+    private static void Apply(ConfinedRoot root, Frame frame, DriftWatch? drift)
     {
         var fields = frame.Fields;
         switch (frame.Kind)
         {
             case FrameKind.WriteFile:
-            {
-                var path = fields.Path();
-                var mode = fields.U32();
-                var (seconds, nanoseconds) = (fields.I64(), fields.U32());
-                var content = fields.Content();
-                fields.End();
-                root.WriteFile(path, content, mode, seconds, nanoseconds);
-                break;
-            }
+                {
+                    var path = fields.Path();
+                    var mode = fields.U32();
+                    var (seconds, nanoseconds) = (fields.I64(), fields.U32());
+                    var content = fields.Content();
+                    fields.End();
+                    drift?.Own(path);
+                    root.WriteFile(path, content, mode, seconds, nanoseconds);
+                    break;
+                }
 
             case FrameKind.MakeDirectory:
-            {
-                var path = fields.Path();
-                var mode = fields.U32();
-                var (seconds, nanoseconds) = (fields.I64(), fields.U32());
-                fields.End();
-                root.MakeDirectory(path, mode, seconds, nanoseconds);
-                break;
-            }
+                {
+                    var path = fields.Path();
+                    var mode = fields.U32();
+                    var (seconds, nanoseconds) = (fields.I64(), fields.U32());
+                    fields.End();
+                    drift?.Own(path);
+                    root.MakeDirectory(path, mode, seconds, nanoseconds);
+                    break;
+                }
 
             case FrameKind.Symlink:
-            {
-                var path = fields.Path();
-                var target = fields.Path();
-                var (seconds, nanoseconds) = (fields.I64(), fields.U32());
-                fields.End();
-                root.Symlink(path, target, seconds, nanoseconds);
-                break;
-            }
+                {
+                    var path = fields.Path();
+                    var target = fields.Path();
+                    var (seconds, nanoseconds) = (fields.I64(), fields.U32());
+                    fields.End();
+                    drift?.Own(path);
+                    root.Symlink(path, target, seconds, nanoseconds);
+                    break;
+                }
 
             case FrameKind.Remove:
-            {
-                var path = fields.Path();
-                var recursive = fields.U8() != 0;
-                fields.End();
-                root.Remove(path, recursive);
-                break;
-            }
+                {
+                    var path = fields.Path();
+                    var recursive = fields.U8() != 0;
+                    fields.End();
+                    drift?.Own(path, tree: true);
+                    root.Remove(path, recursive);
+                    break;
+                }
 
             case FrameKind.Rename:
-            {
-                var (from, to) = (fields.Path(), fields.Path());
-                fields.End();
-                root.Rename(from, to);
-                break;
-            }
+                {
+                    var (from, to) = (fields.Path(), fields.Path());
+                    fields.End();
+                    drift?.Own(from, tree: true);
+                    drift?.Own(to, tree: true);
+                    root.Rename(from, to);
+                    break;
+                }
 
             case FrameKind.SetAttributes:
-            {
-                var path = fields.Path();
-                var hasMode = fields.U8() != 0;
-                var mode = fields.U32();
-                var (seconds, nanoseconds) = (fields.I64(), fields.U32());
-                fields.End();
-                root.SetAttributes(path, hasMode ? mode : null, seconds, nanoseconds);
-                break;
-            }
+                {
+                    var path = fields.Path();
+                    var hasMode = fields.U8() != 0;
+                    var mode = fields.U32();
+                    var (seconds, nanoseconds) = (fields.I64(), fields.U32());
+                    fields.End();
+                    drift?.Own(path);
+                    root.SetAttributes(path, hasMode ? mode : null, seconds, nanoseconds);
+                    break;
+                }
 
             case FrameKind.Barrier:
                 fields.End();
                 break;
+
+            case FrameKind.RsyncRunning:
+                {
+                    var running = fields.U8() != 0;
+                    fields.End();
+                    drift?.SetRsyncRunning(running);
+                    break;
+                }
 
             default:
                 throw new FrameException($"A frame of kind {(byte)frame.Kind} is not a request");
@@ -235,12 +303,20 @@ public sealed class AgentSession(Stream input, Stream output, string agentVersio
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (replies.Written.Length > 0)
+        await writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await output.WriteAsync(replies.Written, cancellationToken).ConfigureAwait(false);
-            replies.Clear();
-        }
+            if (replies.Written.Length > 0)
+            {
+                await output.WriteAsync(replies.Written, cancellationToken).ConfigureAwait(false);
+                replies.Clear();
+            }
 
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            writing.Release();
+        }
     }
 }

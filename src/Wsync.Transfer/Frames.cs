@@ -31,6 +31,12 @@ public enum FrameKind : byte
     /// <summary>Nothing: replied to once everything sent before it is applied.</summary>
     Barrier = 8,
 
+    /// <summary>
+    /// Whether rsync is writing under the root now (u8): while it is, what changes is collected, not reported,
+    /// and when it ends each changed path goes out as <see cref="Drift"/> for the monitor to compare.
+    /// </summary>
+    RsyncRunning = 9,
+
     /// <summary>The agent's answer to Hello: protocol version (u16), the agent's version (text).</summary>
     Welcome = 64,
 
@@ -42,6 +48,12 @@ public enum FrameKind : byte
 
     /// <summary>The request broke the protocol or the confinement (text); the agent ends the session after it.</summary>
     Refused = 67,
+
+    /// <summary>
+    /// Not a reply, and sent whenever it happens: something the agent did not write changed under the root
+    /// (see <see cref="DriftEntry"/>). The monitor compares it with the workspace; it is never acknowledged.
+    /// </summary>
+    Drift = 68,
 }
 
 /// <summary>A frame that is malformed, oversized or cut short: the session it came on cannot go on.</summary>

@@ -25,7 +25,7 @@ param(
 
     [string] $OutputDirectory,
 
-    [ValidateRange(1, 8)]
+    [ValidateRange(1, 9)]
     [int[]] $Scenario = @()
 )
 

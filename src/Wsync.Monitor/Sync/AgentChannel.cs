@@ -1,4 +1,5 @@
 using System.Text;
+using System.Threading.Channels;
 using Wsync.Platform;
 using Wsync.Transfer;
 
@@ -12,22 +13,28 @@ internal readonly record struct AgentReply(bool Done, int Errno, string Message)
 
 /// <summary>
 /// The monitor's end of one agent session (<see cref="AgentProtocol"/>), over the agent's stdin and stdout
-/// (a process on a host) or over an in-process pipe (a local-directory remote). What the agent sends is not
-/// trusted: a frame that is malformed, oversized or not a reply ends the session. Used by one transport's
-/// task at a time.
+/// (a process on a host) or over an in-process pipe (a local-directory remote). After the handshake one task
+/// reads everything the agent sends: replies, in order, for <see cref="ExchangeAsync"/>, and drift reports,
+/// whenever they come, for the callback. What the agent sends is not trusted: a frame that is malformed,
+/// oversized or neither ends the session. Exchanges are made by one transport's task at a time.
 /// </summary>
 internal sealed class AgentChannel : IAsyncDisposable
 {
     private readonly Stream toAgent;
-    private readonly FrameReader fromAgent;
     private readonly Func<ValueTask> close;
 
-    private AgentChannel(Stream toAgent, FrameReader fromAgent, Func<ValueTask> close, string agentVersion)
+    /// <summary>Replies as they come; completed with the reason when the session ends.</summary>
+    private readonly Channel<AgentReply> replies = Channel.CreateUnbounded<AgentReply>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    /// <summary>The task that reads everything the agent sends; ends with the session.</summary>
+    private readonly Task readLoop;
+
+    private AgentChannel(Stream toAgent, FrameReader fromAgent, Func<ValueTask> close, string agentVersion, Action<DriftEntry> drifted)
     {
         this.toAgent = toAgent;
-        this.fromAgent = fromAgent;
         this.close = close;
         AgentVersion = agentVersion;
+        readLoop = Task.Run(() => ReadAsync(fromAgent, drifted));
     }
 
     /// <summary>The version the agent gave in its Welcome.</summary>
@@ -37,9 +44,10 @@ internal sealed class AgentChannel : IAsyncDisposable
     /// Opens a session for <paramref name="root"/>: the handshake in both directions. <paramref name="close"/>
     /// ends whatever carries it (closes the agent's input, waits for it) and runs when the handshake fails too.
     /// </summary>
+    /// <param name="drifted">Hears each drift report, on the channel's reading task.</param>
     /// <exception cref="AgentException">The agent did not start, a shell printed before it, it speaks another
     /// version, or it cannot serve the root (missing, or held by another agent).</exception>
-    public static async Task<AgentChannel> OpenAsync(Stream toAgent, Stream fromAgent, string root, Func<ValueTask> close, CancellationToken cancellationToken)
+    public static async Task<AgentChannel> OpenAsync(Stream toAgent, Stream fromAgent, string root, Func<ValueTask> close, Action<DriftEntry> drifted, CancellationToken cancellationToken)
     {
         var reader = new FrameReader(fromAgent, AgentProtocol.MaxFrame);
         try
@@ -64,7 +72,7 @@ internal sealed class AgentChannel : IAsyncDisposable
             var frame = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ?? throw new AgentException("The agent ended during the handshake");
             return frame.Kind switch
             {
-                FrameKind.Welcome => Welcomed(frame, toAgent, reader, close),
+                FrameKind.Welcome => Welcomed(frame, toAgent, reader, close, drifted),
                 FrameKind.Failed or FrameKind.Refused => throw new AgentException(ReplyOf(frame).Message),
                 _ => throw new AgentException($"The agent answered hello with {frame.Kind}"),
             };
@@ -76,14 +84,14 @@ internal sealed class AgentChannel : IAsyncDisposable
         }
     }
 
-    private static AgentChannel Welcomed(Frame welcome, Stream toAgent, FrameReader reader, Func<ValueTask> close)
+    private static AgentChannel Welcomed(Frame welcome, Stream toAgent, FrameReader reader, Func<ValueTask> close, Action<DriftEntry> drifted)
     {
         var fields = welcome.Fields;
         var version = fields.U16();
         var agentVersion = fields.Text();
         fields.End();
         return version == AgentProtocol.Version
-            ? new AgentChannel(toAgent, reader, close, agentVersion)
+            ? new AgentChannel(toAgent, reader, close, agentVersion, drifted)
             : throw new AgentException($"The agent speaks protocol {version}, this monitor {AgentProtocol.Version}");
     }
 
@@ -110,33 +118,67 @@ internal sealed class AgentChannel : IAsyncDisposable
         return await reading.ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync() => close();
+    public async ValueTask DisposeAsync()
+    {
+        await close().ConfigureAwait(false);
+        await readLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
 
     private async Task<IReadOnlyList<AgentReply>> ReadRepliesAsync(int count, CancellationToken cancellationToken)
     {
-        var replies = new List<AgentReply>(count);
+        var received = new List<AgentReply>(count);
         try
         {
-            while (replies.Count < count)
+            while (received.Count < count)
             {
-                var frame = await fromAgent.ReadAsync(cancellationToken).ConfigureAwait(false)
-                    ?? throw new AgentException($"The agent ended after {replies.Count} of {count} replies");
-                if (frame.Kind == FrameKind.Refused)
-                {
-                    throw new AgentException($"The agent refused a request and ended the session: {ReplyOf(frame).Message}");
-                }
+                received.Add(await replies.Reader.ReadAsync(cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch (ChannelClosedException exception)
+        {
+            throw exception.InnerException as AgentException ?? new AgentException($"The agent ended after {received.Count} of {count} replies");
+        }
 
-                replies.Add(frame.Kind is FrameKind.Done or FrameKind.Failed
-                    ? ReplyOf(frame)
-                    : throw new AgentException($"The agent sent {frame.Kind} where a reply was due"));
+        return received;
+    }
+
+    /// <summary>Reads until the session ends: replies to their channel, drift to its callback.</summary>
+    private async Task ReadAsync(FrameReader fromAgent, Action<DriftEntry> drifted)
+    {
+        AgentException? ended = null;
+        try
+        {
+            while (await fromAgent.ReadAsync(CancellationToken.None).ConfigureAwait(false) is { } frame)
+            {
+                switch (frame.Kind)
+                {
+                    case FrameKind.Done or FrameKind.Failed:
+                        replies.Writer.TryWrite(ReplyOf(frame));
+                        break;
+                    case FrameKind.Drift:
+                        drifted(DriftEntry.Read(frame));
+                        break;
+                    case FrameKind.Refused:
+                        throw new AgentException($"The agent refused a request and ended the session: {ReplyOf(frame).Message}");
+                    default:
+                        throw new AgentException($"The agent sent {frame.Kind} where a reply was due");
+                }
             }
         }
         catch (FrameException exception)
         {
-            throw new AgentException($"The agent broke the protocol: {exception.Message}");
+            ended = new AgentException($"The agent broke the protocol: {exception.Message}");
+        }
+        catch (AgentException exception)
+        {
+            ended = exception;
+        }
+        catch (Exception exception) when (exception is IOException or ObjectDisposedException)
+        {
+            ended = new AgentException($"The agent's output closed: {exception.Message}");
         }
 
-        return replies;
+        replies.Writer.TryComplete(ended);
     }
 
     private static AgentReply ReplyOf(Frame frame)

@@ -22,7 +22,7 @@ internal sealed class AgentTransport : ITransport
     private readonly RemoteDefinition definition;
     private readonly string root;
     private readonly RsyncTransport rsync;
-    private readonly Func<CancellationToken, Task<AgentChannel>> startAgent;
+    private readonly Func<Action<DriftEntry>, CancellationToken, Task<AgentChannel>> startAgent;
     private readonly Func<bool> hasExcludes;
     private readonly ILogger log;
 
@@ -41,7 +41,7 @@ internal sealed class AgentTransport : ITransport
     /// <summary>When the agent may be started again (Stopwatch timestamp); 0 when it may now.</summary>
     private long retryAt;
 
-    public AgentTransport(RemoteDefinition definition, string root, RsyncTransport rsync, Func<CancellationToken, Task<AgentChannel>> startAgent, Func<bool> hasExcludes, ILogger log)
+    public AgentTransport(RemoteDefinition definition, string root, RsyncTransport rsync, Func<Action<DriftEntry>, CancellationToken, Task<AgentChannel>> startAgent, Func<bool> hasExcludes, ILogger log)
     {
         this.hasExcludes = hasExcludes;
         this.definition = definition;
@@ -50,6 +50,9 @@ internal sealed class AgentTransport : ITransport
         this.startAgent = startAgent;
         this.log = log;
     }
+
+    /// <summary>Hears what the agent saw change on the remote that wsync did not write (on the channel's task); set before the loop starts.</summary>
+    public Action<DriftEntry> Drifted { get; set; } = _ => { };
 
     /// <summary>The agent while its session is open; rsync, and why, otherwise.</summary>
     public TransportStatus Current { get; private set; } = NotStarted;
@@ -73,7 +76,8 @@ internal sealed class AgentTransport : ITransport
 
     public Task<bool> HasEntriesAsync(CancellationToken cancellationToken) => rsync.HasEntriesAsync(cancellationToken);
 
-    public Task<SendResult> ReconcileAsync(Action<SyncProgress> progress, CancellationToken cancellationToken) => rsync.ReconcileAsync(progress, cancellationToken);
+    public Task<SendResult> ReconcileAsync(Action<SyncProgress> progress, CancellationToken cancellationToken) =>
+        WhileRsyncRunsAsync(token => rsync.ReconcileAsync(progress, token), cancellationToken);
 
     /// <summary>Starts the agent ahead of the next change, and lets rsync prepare for what it still carries.</summary>
     public async Task PrepareAsync(CancellationToken cancellationToken)
@@ -123,8 +127,44 @@ internal sealed class AgentTransport : ITransport
 
         // rsync leaves the times of the directories it creates names in as the workspace has them (those above
         // each path it sends, and the root: RsyncTransport), so nothing of the agent's is undone by it.
-        var rest = await rsync.SendAsync(batch with { Entries = left.Entries, Moves = [] }, cancellationToken).ConfigureAwait(false);
+        var rest = await WhileRsyncRunsAsync(token => rsync.SendAsync(batch with { Entries = left.Entries, Moves = [] }, token), cancellationToken).ConfigureAwait(false);
         return rest with { BytesSent = rest.BytesSent + result.BytesSent, FilesTransferred = rest.FilesTransferred + result.FilesTransferred };
+    }
+
+    /// <summary>
+    /// Runs rsync with the agent told that it does (when a session is open): what changes on the remote
+    /// meanwhile is collected, not reported as drift, until rsync ends; then the agent reports it and the
+    /// monitor compares it with the workspace, which rsync's writes match and no one else's do.
+    /// </summary>
+    private async Task<SendResult> WhileRsyncRunsAsync(Func<CancellationToken, Task<SendResult>> run, CancellationToken cancellationToken)
+    {
+        var told = channel is not null && await TellRsyncRunningAsync(true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await run(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (told && channel is not null)
+            {
+                await TellRsyncRunningAsync(false, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<bool> TellRsyncRunningAsync(bool running, CancellationToken cancellationToken)
+    {
+        var request = new FrameWriter().Begin(FrameKind.RsyncRunning).U8(running ? (byte)1 : (byte)0).End();
+        try
+        {
+            await channel!.ExchangeAsync(request, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (AgentException exception)
+        {
+            await AgentFailedAsync($"The agent's session ended: {exception.Message}").ConfigureAwait(false);
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -148,7 +188,7 @@ internal sealed class AgentTransport : ITransport
 
         try
         {
-            channel = await startAgent(cancellationToken).ConfigureAwait(false);
+            channel = await startAgent(entry => Drifted(entry), cancellationToken).ConfigureAwait(false);
             failures = 0;
             retryAt = 0;
             Current = Running;

@@ -10,7 +10,7 @@ namespace Wsync.Monitor.Sync;
 /// </summary>
 internal static class LocalAgent
 {
-    public static async Task<AgentChannel> StartAsync(string root, CancellationToken cancellationToken)
+    public static async Task<AgentChannel> StartAsync(string root, Action<DriftEntry> drifted, CancellationToken cancellationToken)
     {
         var (monitorSide, agentSide) = FullDuplexStream.CreatePair();
         var session = Task.Run(async () =>
@@ -25,6 +25,6 @@ internal static class LocalAgent
         {
             await monitorSide.DisposeAsync().ConfigureAwait(false);
             await session.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }, cancellationToken).ConfigureAwait(false);
+        }, drifted, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -115,6 +115,29 @@ internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPat
         }
     }
 
+    /// <summary>Whether <paramref name="path"/> will be sent as the workspace has it anyway: it, a tree above it, or a rename touching it waits (or a full reconcile).</summary>
+    public bool Covers(string path)
+    {
+        lock (gate)
+        {
+            if (fullReconcile || entries.ContainsKey(path))
+            {
+                return true;
+            }
+
+            for (var above = path; above.Length > 0;)
+            {
+                above = above.LastIndexOf('/') is var slash and >= 0 ? above[..slash] : "";
+                if (entries.TryGetValue(above, out var kind) && kind == PendingKind.Tree)
+                {
+                    return true;
+                }
+            }
+
+            return moves.Any(m => m.From == path || m.To == path || IsBelow(path, m.From) || IsBelow(path, m.To));
+        }
+    }
+
     /// <summary>Adds the watcher's changes; returns the generation that covers them.</summary>
     public long Add(IReadOnlyList<Change> changes)
     {

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Serilog;
+using Wsync.Platform;
+using Wsync.Transfer;
 
 namespace Wsync.Monitor.Sync;
 
@@ -35,6 +38,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     private readonly CancellationTokenSource stopping = new();
 
+    /// <summary>The agent's drift reports, queued by its channel's task and judged by the loop's, between batches.</summary>
+    private readonly ConcurrentQueue<DriftEntry> drifts = new();
+
+    private readonly string root;
+
     /// <summary>Guards the status fields below.</summary>
     private readonly Lock gate = new();
 
@@ -43,6 +51,8 @@ internal sealed class RemoteLoop : IAsyncDisposable
     private DateTimeOffset? lastSyncTime;
     private long bytesSent;
     private long filesSent;
+    private long driftCount;
+    private string? lastDrift;
 
     /// <summary>The running full reconcile's progress; null when none runs.</summary>
     private SyncProgress? progress;
@@ -60,6 +70,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
     public RemoteLoop(RemoteDefinition definition, string root, ITransport transport, Action changed, Action<SyncEvent> report, SendActivity activity, ILogger log, TimeProvider? time = null)
     {
         Definition = definition;
+        this.root = root;
         this.transport = transport;
         this.changed = changed;
         this.report = report;
@@ -86,6 +97,9 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     public PendingChanges Pending { get; } = new();
 
+    /// <summary>Judges drift reports; set by the monitor before <see cref="Start"/> (without it, reports are ignored).</summary>
+    public DriftCheck? Drift { get; set; }
+
     public RemoteStatus Status
     {
         get
@@ -104,6 +118,8 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     Progress = progress,
                     Transport = transport.Current.Kind,
                     TransportReason = transport.Current.Reason,
+                    DriftCount = driftCount,
+                    LastDrift = lastDrift,
                 };
             }
         }
@@ -119,6 +135,13 @@ internal sealed class RemoteLoop : IAsyncDisposable
     }
 
     public void Signal() => wake.Writer.TryWrite(true);
+
+    /// <summary>The agent saw <paramref name="entry"/> change on the remote by another hand (called on its channel's task).</summary>
+    public void OnDrift(DriftEntry entry)
+    {
+        drifts.Enqueue(entry);
+        Signal();
+    }
 
     public void SetSuspended(bool value)
     {
@@ -180,6 +203,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
             string error;
             try
             {
+                if (!drifts.IsEmpty)
+                {
+                    JudgeDrift();
+                }
+
                 if (suspended || haltReason is not null || Pending.IsEmpty)
                 {
                     await IdleAsync(token).ConfigureAwait(false);
@@ -337,6 +365,81 @@ internal sealed class RemoteLoop : IAsyncDisposable
         }
 
         await wake.Reader.ReadAsync(token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Judges every queued drift report against the workspace: what drifted is counted, logged and reported,
+    /// and with <see cref="DriftAction.Undo"/> queued to be sent again as the workspace has it — through the
+    /// same batches, and so the same safety stop, as any change.
+    /// </summary>
+    private void JudgeDrift()
+    {
+        ConfinedRoot? workspace = null;
+        try
+        {
+            while (drifts.TryDequeue(out var entry))
+            {
+                if (Drift is null)
+                {
+                    continue;
+                }
+
+                if (entry.EventsLost)
+                {
+                    log.Warning("The agent on {Destination} lost track of changes there (its watch overflowed); reconciling fully", Definition.Destination);
+                    Pending.RequestFullReconcile();
+                    continue;
+                }
+
+                workspace ??= ConfinedRoot.Open(root);
+                var (verdict, undo) = Drift.Judge(entry, Pending, workspace);
+                if (verdict == DriftVerdict.Invalid)
+                {
+                    log.Warning("The agent on {Destination} reported a path that is not under its root ({Path}); ignored", Definition.Destination, LinuxPath.Display(entry.Path));
+                }
+                else if (verdict == DriftVerdict.Drifted)
+                {
+                    Drifted(entry.Path, undo);
+                }
+            }
+        }
+        catch (IOException exception)
+        {
+            log.Debug("Drift not judged, the workspace cannot be read: {Error}", exception.Message); // the root is gone: the safety stop speaks
+            drifts.Clear();
+        }
+        finally
+        {
+            workspace?.Dispose();
+        }
+    }
+
+    private void Drifted(string path, Watching.Change undo)
+    {
+        var shown = path.Length == 0 ? "/" : LinuxPath.Display(path);
+        var undoing = Definition.DriftAction == DriftAction.Undo;
+        lock (gate)
+        {
+            driftCount++;
+            lastDrift = shown;
+        }
+
+        log.Warning("{Path} was changed on {Destination} by something other than wsync; {Action}", shown, Definition.Destination,
+            undoing ? "putting it back as the workspace has it" : "left as it is (-DriftAction Report)");
+        report(NewEvent(SyncEventKind.Drift) with { Paths = 1, Message = $"'{shown}' was changed on the remote by something other than wsync; {(undoing ? "put back" : "reported only")}." });
+        if (undoing)
+        {
+            if (path.Length == 0)
+            {
+                Pending.RequestFullReconcile(); // the root's own mode: rsync sets it
+            }
+            else
+            {
+                Pending.Add([undo]);
+            }
+        }
+
+        changed();
     }
 
     private void OnProgress(SyncProgress parsed)

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Serilog;
 using Wsync.Platform;
+using Wsync.Transfer;
 
 namespace Wsync.Monitor.Sync;
 
@@ -30,7 +31,7 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
 
     /// <summary>Installs the agent if the host lacks it, checks it, starts it and opens its session.</summary>
     /// <exception cref="AgentException">No agent for the host's architecture, the cache cannot be trusted, or the agent did not start.</exception>
-    public async Task<AgentChannel> StartAsync(CancellationToken cancellationToken)
+    public async Task<AgentChannel> StartAsync(Action<DriftEntry> drifted, CancellationToken cancellationToken)
     {
         var path = await InstallAsync(cancellationToken).ConfigureAwait(false);
         var process = endpoint.Start("exec " + path);
@@ -38,7 +39,7 @@ internal sealed class SshAgent(SshEndpoint endpoint, ILogger log)
         try
         {
             return await AgentChannel.OpenAsync(process.StandardInput.BaseStream, process.StandardOutput.BaseStream, endpoint.RootFromHome,
-                () => CloseAsync(process), cancellationToken).ConfigureAwait(false);
+                () => CloseAsync(process), drifted, cancellationToken).ConfigureAwait(false);
         }
         catch (AgentException exception)
         {

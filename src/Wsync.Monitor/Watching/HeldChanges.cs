@@ -1,3 +1,5 @@
+using Wsync.Platform;
+
 namespace Wsync.Monitor.Watching;
 
 /// <summary>

@@ -88,6 +88,9 @@ internal sealed class TreeWatcher : IDisposable
         return drained.Task;
     }
 
+    /// <summary>The exclusion rules in force.</summary>
+    public PathFilter Filter => filter;
+
     /// <summary>Replaces the exclusion rules (a .gitignore changed); the caller then reconciles.</summary>
     public void UpdateFilter(PathFilter next) => filter = next;
 

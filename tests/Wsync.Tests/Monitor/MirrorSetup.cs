@@ -80,19 +80,25 @@ internal sealed class MirrorSetup : IAsyncDisposable
     /// for a test of an agent that cannot.
     /// </summary>
     public async Task<Remote> ConnectLocalAsync(string workspace, string path, string? name = null, bool force = false, RemoteTransport? transport = null,
-        bool agentStarts = true)
+        bool agentStarts = true, DriftAction driftAction = DriftAction.Undo)
     {
         var chosen = transport ?? Transport;
         var remote = await Client.Call(Api.ConnectRemoteAsync(new ConnectRemoteRequest
         {
-            Workspace = workspace, Destination = path, Name = name, WaitForInitialSync = true, Force = force, Transport = chosen,
+            Workspace = workspace,
+            Destination = path,
+            Name = name,
+            WaitForInitialSync = true,
+            Force = force,
+            Transport = chosen,
+            DriftAction = driftAction,
         }, null, CancellationToken.None));
         return await AgentStartedAsync(workspace, remote, agentStarts && chosen == RemoteTransport.Agent);
     }
 
     /// <summary>Connect-WsyncRemote over ssh, as <see cref="ConnectLocalAsync"/> does; the remote directory is handed to the ssh account.</summary>
     public async Task<Remote> ConnectSshAsync(string workspace, SshServer server, string path, string? name = null, bool force = false, RemoteTransport? transport = null,
-        bool agentStarts = true)
+        bool agentStarts = true, DriftAction driftAction = DriftAction.Undo)
     {
         if (Directory.Exists(path))
         {
@@ -115,6 +121,7 @@ internal sealed class MirrorSetup : IAsyncDisposable
             WaitForInitialSync = true,
             Force = force,
             Transport = chosen,
+            DriftAction = driftAction,
         }, null, CancellationToken.None));
         return await AgentStartedAsync(workspace, remote, agentStarts && chosen == RemoteTransport.Agent);
     }

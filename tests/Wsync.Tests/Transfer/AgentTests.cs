@@ -162,7 +162,7 @@ public sealed class AgentTests : IDisposable
         using var agent = new AgentProcess("echo 'Welcome to build-7 (motd)'; printf 'nvm: loaded\\n'");
 
         var error = await Assert.ThrowsAsync<AgentException>(() =>
-            AgentChannel.OpenAsync(agent.Input, agent.Output, root, () => ValueTask.CompletedTask, CancellationToken.None));
+            AgentChannel.OpenAsync(agent.Input, agent.Output, root, () => ValueTask.CompletedTask, _ => { }, CancellationToken.None));
 
         Assert.Contains("Welcome to build-7 (motd)", error.Message);
         Assert.Contains("nvm: loaded", error.Message);
@@ -176,7 +176,7 @@ public sealed class AgentTests : IDisposable
         using var second = new AgentProcess();
 
         var error = await Assert.ThrowsAsync<AgentException>(() =>
-            AgentChannel.OpenAsync(second.Input, second.Output, root, () => ValueTask.CompletedTask, CancellationToken.None));
+            AgentChannel.OpenAsync(second.Input, second.Output, root, () => ValueTask.CompletedTask, _ => { }, CancellationToken.None));
 
         Assert.Contains("Another wsync agent", error.Message);
         Assert.Equal((int)AgentExit.Root, await second.ExitCodeAsync());
@@ -207,7 +207,7 @@ public sealed class AgentTests : IDisposable
         {
             await agent.SendAsync(new FrameWriter().Raw(AgentProtocol.MonitorMagic.Span).Begin(FrameKind.Hello).U16(AgentProtocol.Version + 1).Path(root).End());
             var error = await Assert.ThrowsAsync<AgentException>(() =>
-                AgentChannel.OpenAsync(Stream.Null, agent.Output, root, () => ValueTask.CompletedTask, CancellationToken.None));
+                AgentChannel.OpenAsync(Stream.Null, agent.Output, root, () => ValueTask.CompletedTask, _ => { }, CancellationToken.None));
             Assert.Contains($"speaks protocol {AgentProtocol.Version}", error.Message);
             Assert.Equal((int)AgentExit.Handshake, await agent.ExitCodeAsync());
         }
@@ -248,14 +248,14 @@ public sealed class AgentTests : IDisposable
         Assert.Empty(left);
     }
 
-    private static async Task<OpenAgent> OpenAsync(string root)
+    private static async Task<OpenAgent> OpenAsync(string root, Action<DriftEntry>? drifted = null)
     {
         var process = new AgentProcess();
         var channel = await AgentChannel.OpenAsync(process.Input, process.Output, root, () =>
         {
             process.Input.Close();
             return ValueTask.CompletedTask;
-        }, CancellationToken.None);
+        }, drifted ?? (_ => { }), CancellationToken.None);
         return new OpenAgent(process, channel);
     }
 

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace Wsync.Monitor.Watching;
+namespace Wsync.Platform;
 
 /// <summary>inotify(7), poll(2) and eventfd(2) through libc: what the watcher needs, nothing more.</summary>
-internal static unsafe partial class Inotify
+public static unsafe partial class Inotify
 {
     public const uint Modify = 0x2;
     public const uint Attrib = 0x4;
@@ -53,7 +53,7 @@ internal static unsafe partial class Inotify
     /// <summary>Watches <paramref name="path"/> by its bytes (a name need not be UTF-8); the watch descriptor, or -1 and errno.</summary>
     public static int AddWatch(int fd, string path, uint mask)
     {
-        fixed (byte* name = Wsync.Platform.Posix.Terminated(path))
+        fixed (byte* name = Posix.Terminated(path))
         {
             return AddWatch(fd, name, mask);
         }

@@ -1,11 +1,11 @@
-namespace Wsync.Monitor.Watching;
+namespace Wsync.Platform;
 
 /// <summary>
 /// Which directory each inotify watch stands for, relative to the root, and back. A watch follows its
 /// directory's inode: a rename keeps it, only the names change. Used by the watcher's thread alone (and by
 /// Start before that thread runs).
 /// </summary>
-internal sealed class WatchTable
+public sealed class WatchTable
 {
     /// <summary>Watch descriptor → directory relative to the root.</summary>
     private readonly Dictionary<int, string> directories = [];

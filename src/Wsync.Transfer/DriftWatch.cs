@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Wsync.Platform;
 
@@ -15,6 +16,15 @@ namespace Wsync.Transfer;
 /// </summary>
 internal sealed unsafe class DriftWatch : IDisposable
 {
+    /// <summary>
+    /// A write by hand is several events microseconds apart (truncate, writes, close): drift is reported once
+    /// the root has been quiet this long, so that one report says how the write ended.
+    /// </summary>
+    private const int QuietMilliseconds = 2;
+
+    /// <summary>The longest a report waits for quiet: a writer that never pauses is still reported as it goes.</summary>
+    private static readonly TimeSpan QuietCap = TimeSpan.FromMilliseconds(20);
+
     private const uint Mask = Inotify.Modify | Inotify.Attrib | Inotify.CloseWrite | Inotify.MovedFrom | Inotify.MovedTo
         | Inotify.Create | Inotify.Delete | Inotify.OnlyDirectory | Inotify.DontFollow | Inotify.ExcludeUnlinked;
 
@@ -49,6 +59,13 @@ internal sealed unsafe class DriftWatch : IDisposable
 
     /// <summary>Set when the kernel's queue overflowed: events were lost, so anything may have changed.</summary>
     private bool eventsLost;
+
+    /// <summary>
+    /// The most watches drift may take: a quarter of fs.inotify.max_user_watches. Watches are the user's, shared
+    /// with the monitor's own watcher (which a local-directory remote shares a machine with): seeing drift must
+    /// never be what leaves the workspace unwatched. Beyond it, changes made by others there are not seen (said once).
+    /// </summary>
+    private readonly long budget = (ProcFs.Setting("fs/inotify/max_user_watches") ?? 8192) / 4;
 
     private bool limitReported;
     private int inotifyFd = -1;
@@ -161,11 +178,32 @@ internal sealed unsafe class DriftWatch : IDisposable
                 return;
             }
 
+            bool waiting;
+            lock (gate)
+            {
+                ReadAvailable();
+                waiting = drifted.Count > 0 && !rsyncRunning;
+            }
+
+            var since = Stopwatch.GetTimestamp();
+            while (waiting && Stopwatch.GetElapsedTime(since) < QuietCap && !stopping)
+            {
+                descriptors[0] = new Inotify.PollDescriptor { Fd = inotifyFd, Events = Inotify.PollIn };
+                if (Inotify.Poll(descriptors, 1, QuietMilliseconds) <= 0)
+                {
+                    break;
+                }
+
+                lock (gate)
+                {
+                    ReadAvailable();
+                }
+            }
+
             IReadOnlyList<string>? found;
             bool lost;
             lock (gate)
             {
-                ReadAvailable();
                 (found, lost) = TakeReport();
             }
 
@@ -310,13 +348,14 @@ internal sealed unsafe class DriftWatch : IDisposable
         {
             var directory = pending.Pop();
             var absolute = directory.Length == 0 ? root : root.TrimEnd('/') + "/" + directory;
-            var wd = Inotify.AddWatch(inotifyFd, absolute, Mask);
+            var wd = watches.Count < budget ? Inotify.AddWatch(inotifyFd, absolute, Mask) : -1;
             if (wd < 0)
             {
-                if (Marshal.GetLastPInvokeError() == Inotify.ErrorNoSpace && !limitReported)
+                if ((watches.Count >= budget || Marshal.GetLastPInvokeError() == Inotify.ErrorNoSpace) && !limitReported)
                 {
                     limitReported = true;
-                    log.WriteLine($"wsync-agent: fs.inotify.max_user_watches reached at '{LinuxPath.Display(absolute)}': changes made there by others are not seen");
+                    log.WriteLine($"wsync-agent: {watches.Count} directories watched, a quarter of fs.inotify.max_user_watches at most: " +
+                        $"changes made by others below '{LinuxPath.Display(absolute)}' and in further directories are not seen");
                 }
 
                 continue; // gone already, or not a directory any more: its parent's events tell

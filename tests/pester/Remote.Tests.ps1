@@ -170,6 +170,49 @@ Describe 'Connect-WsyncRemote, Get-WsyncRemote and Disconnect-WsyncRemote' {
         @(Get-WsyncRemote web) | Should -HaveCount 0
     }
 
+    It 'puts back a mirrored file edited in the remote (with -DriftAction Report only counts it), shows it on the object and streams it as a Drift event' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        Set-Content -LiteralPath (Join-Path $workspacePath 'notes.txt') -Value 'as the workspace has it'
+        Connect-WsyncRemote web $mirror.FullName | Out-Null
+        (Connect-WsyncRemote web $backup.FullName -DriftAction Report).DriftAction | Should -Be ([Wsync.DriftAction]::Report)
+        Wait-Until { @(Get-WsyncRemote web | Where-Object Transport -eq Agent).Count -eq 2 } -Because 'the agent to watch both remotes'
+        $watch = [powershell]::Create().AddScript("Import-Module '$env:WSYNC_MODULE_PATH'; Watch-WsyncWorkspace web -TimeoutSec 60 | Where-Object Kind -eq Drift | Select-Object -First 2")
+        $handle = $watch.BeginInvoke()
+        try {
+            Wait-Until { (Get-WsyncDaemon).WatcherCount -eq 1 } -Because 'the watcher to be served'
+            foreach ($remote in $mirror, $backup) {
+                Set-Content -LiteralPath (Join-Path $remote 'notes.txt') -Value 'edited in the remote'
+            }
+
+            $events = $watch.EndInvoke($handle)
+        }
+        finally {
+            $watch.Dispose()
+        }
+
+        $events | Should -HaveCount 2
+        $events.Remote | Sort-Object | Should -Be 'backup', 'mirror'
+        $events.Message | Should -BeLike "*'notes.txt'*"
+        Wait-Until { (Get-Content -LiteralPath (Join-Path $mirror 'notes.txt')) -eq 'as the workspace has it' } -Because 'the edit to be undone'
+        Get-Content -LiteralPath (Join-Path $backup 'notes.txt') | Should -Be 'edited in the remote'
+        foreach ($remote in Get-WsyncRemote web) {
+            $remote.LastDrift | Should -Be 'notes.txt'
+        }
+
+        (Get-WsyncRemote web mirror).DriftCount | Should -BeGreaterOrEqual 1
+        (Get-WsyncRemote web backup).DriftCount | Should -Be 1 # reported once, however many steps the write took
+
+        (Get-WsyncRemote web backup | Format-List | Out-String) | Should -BeLike '*Drift*: 1 (Report; last: notes.txt)*'
+    }
+
+    It 'refuses a -DriftAction it does not know, naming the value, and changes nothing' {
+        Add-WsyncWorkspace $workspacePath.FullName | Out-Null
+        $record = { Connect-WsyncRemote web $mirror.FullName -DriftAction Ignore -ErrorAction Stop } |
+            Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,Wsync.Commands.ConnectWsyncRemote' -PassThru
+        $record.Exception.Message | Should -BeLike '*Ignore*'
+        @(Get-WsyncRemote web) | Should -HaveCount 0
+    }
+
     It 'reports an unknown remote on Disconnect-WsyncRemote' {
         Add-WsyncWorkspace $workspacePath.FullName | Out-Null
         $record = { Disconnect-WsyncRemote web nope -ErrorAction Stop } | Should -Throw -ErrorId 'RemoteNotFound,Wsync.Commands.DisconnectWsyncRemote' -PassThru

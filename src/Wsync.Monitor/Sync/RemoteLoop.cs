@@ -43,6 +43,12 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     private readonly string root;
 
+    /// <summary>
+    /// Paths reported as drift and left as they are (<see cref="DriftAction.Report"/>), until a batch sends them
+    /// again: a write the agent saw in two steps counts once. Loop's task only.
+    /// </summary>
+    private readonly HashSet<string> standingDrift = new(StringComparer.Ordinal);
+
     /// <summary>Guards the status fields below.</summary>
     private readonly Lock gate = new();
 
@@ -418,6 +424,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
     {
         var shown = path.Length == 0 ? "/" : LinuxPath.Display(path);
         var undoing = Definition.DriftAction == DriftAction.Undo;
+        if (!undoing && !standingDrift.Add(path))
+        {
+            return;
+        }
+
         lock (gate)
         {
             driftCount++;
@@ -469,6 +480,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
             lastError = null;
         }
 
+        ForgetStandingDrift(batch);
         generations.Complete(batch.Generation);
         report(NewEvent(SyncEventKind.BatchSent) with
         {
@@ -480,6 +492,21 @@ internal sealed class RemoteLoop : IAsyncDisposable
         });
         Announce(previous, next, previousError, null);
         changed();
+    }
+
+    /// <summary>A batch put these paths back as the workspace has them: a later change there is drift again.</summary>
+    private void ForgetStandingDrift(Batch batch)
+    {
+        if (batch.FullReconcile)
+        {
+            standingDrift.Clear();
+            return;
+        }
+
+        foreach (var (path, _) in batch.Entries)
+        {
+            standingDrift.Remove(path);
+        }
     }
 
     private void SetState(RemoteState next, string? error)

@@ -32,6 +32,7 @@ internal static class Views
             LastSyncTime = remotes.Count == 0 || remotes.Any(r => r.LastSyncTime is null) ? null : remotes.Min(r => r.LastSyncTime),
             MonitorProcessId = handle?.ProcessId,
             WatchedDirectories = status?.WatchedDirectories ?? 0,
+            Warning = status?.Warning,
             Created = workspace.Created,
         };
     }

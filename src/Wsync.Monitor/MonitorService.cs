@@ -18,7 +18,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     /// <summary>Serialises configuration and shutdown (the lifecycle); never held while waiting on a remote.</summary>
     private readonly SemaphoreSlim lifecycle = new(1, 1);
 
-    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="state"/> and <see cref="reason"/>.</summary>
+    /// <summary>Guards <see cref="loops"/>, <see cref="initialGenerations"/>, <see cref="state"/>, <see cref="reason"/> and <see cref="warning"/>.</summary>
     private readonly Lock gate = new();
 
     /// <summary>Each remote's loop, by remote id; replaced (copy on write) so readers can enumerate without the lock.</summary>
@@ -51,6 +51,9 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
     private WorkspaceState state = WorkspaceState.Starting;
     private long sequence;
     private string? reason;
+
+    /// <summary>What may soon stop the workspace from being watched (inotify nearly used up); null when nothing.</summary>
+    private string? warning;
 
     public MonitorService(IMonitorHost host, ILogger log)
     {
@@ -292,6 +295,16 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
 
     public void OnWatchLimit(string message) => Halt(WorkspaceState.Failed, message);
 
+    public void OnWatchLimitNear(string message)
+    {
+        lock (gate)
+        {
+            warning = message;
+        }
+
+        Changed();
+    }
+
     private void Begin(WorkspaceDefinition definition)
     {
         var rules = PathFilter.For(definition.Path, definition.Exclude, definition.UseGitIgnore);
@@ -502,6 +515,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
                 WorkspaceId = workspace?.Id ?? Guid.Empty,
                 State = state,
                 Reason = reason,
+                Warning = warning,
                 Sequence = Interlocked.Increment(ref sequence),
                 WatchedDirectories = watcher?.WatchCount ?? 0,
                 Remotes = [.. loops.Values.Select(l => l.Status)],

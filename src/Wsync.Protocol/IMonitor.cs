@@ -63,6 +63,9 @@ public sealed record WorkspaceStatus
     /// <summary>Directories with an inotify watch.</summary>
     public int WatchedDirectories { get; init; }
 
+    /// <summary>What may soon stop the workspace from being watched (the user's inotify watches nearly used up); null when nothing.</summary>
+    public string? Warning { get; init; }
+
     public IReadOnlyList<RemoteStatus> Remotes { get; init; } = [];
 }
 

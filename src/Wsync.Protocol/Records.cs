@@ -207,6 +207,9 @@ public sealed record Workspace
     /// <summary>Directories the monitor watches (excluded directories get no watch).</summary>
     public int WatchedDirectories { get; init; }
 
+    /// <summary>What may soon stop the workspace from being watched (this user's inotify watches or instances nearly used up, and how to raise the limit); null when nothing.</summary>
+    public string? Warning { get; init; }
+
     public DateTimeOffset Created { get; init; }
 
     /// <summary>Backs <see cref="Remotes"/>: always a <see cref="TextList{T}"/>.</summary>

@@ -35,4 +35,7 @@ internal interface IWatchSink
 
     /// <summary>inotify_add_watch failed with ENOSPC; the message names the sysctl and the value needed.</summary>
     void OnWatchLimit(string message);
+
+    /// <summary>The user's inotify watches or instances are nearly used up (not yet): the message says how many of which limit.</summary>
+    void OnWatchLimitNear(string message);
 }

@@ -40,6 +40,15 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>Set when a file with hard links changed in place since the last hand-over (<see cref="NoteInPlaceChange"/>). Watcher thread only.</summary>
     private bool linkedFileChanged;
 
+    /// <summary>fs.inotify.max_user_watches, read at Start; null when the kernel has none.</summary>
+    private long? watchLimit;
+
+    /// <summary>The watches this user's other inotify instances held when watching started (counted once, at Start).</summary>
+    private long othersWatching;
+
+    /// <summary>Set once the user was warned that watches are nearly used up. Start, then the watcher thread.</summary>
+    private bool nearReported;
+
     private volatile PathFilter filter;
     private volatile bool stopping;
     private int inotifyFd = -1;
@@ -70,6 +79,15 @@ internal sealed class TreeWatcher : IDisposable
         if (inotifyFd < 0 || wakeFd < 0)
         {
             throw new IOException($"inotify_init1 failed (errno {Marshal.GetLastPInvokeError()}); see fs.inotify.max_user_instances.");
+        }
+
+        var (instances, watching) = ProcFs.InotifyUsage(Posix.EffectiveUserId());
+        othersWatching = watching;
+        watchLimit = ProcFs.Setting("fs/inotify/max_user_watches");
+        if (ProcFs.Setting("fs/inotify/max_user_instances") is { } instanceLimit && instances >= instanceLimit * 9 / 10)
+        {
+            ReportNear($"inotify instances are nearly used up: this user has {instances} of fs.inotify.max_user_instances = {instanceLimit} (one per workspace, " +
+                $"one per local remote's drift watch, and every other program's). Raise it before the next workspace cannot start (sudo sysctl fs.inotify.max_user_instances={instanceLimit * 2}, and in /etc/sysctl.d/ to keep it).");
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -454,6 +472,7 @@ internal sealed class TreeWatcher : IDisposable
             }
 
             watches.Set(wd, directory);
+            CheckHeadroom();
 
             // By bytes: a directory whose name is not UTF-8 is watched like any other. A symlink is mirrored as
             // a link, never followed; a directory that cannot be read has its parent's events.
@@ -466,6 +485,28 @@ internal sealed class TreeWatcher : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Warns once when this workspace's watches and the user's others reach 90 % of max_user_watches: counted as
+    /// the watches are added, so the user hears it before a new directory goes unwatched, not after.
+    /// </summary>
+    private void CheckHeadroom()
+    {
+        if (nearReported || watchLimit is not { } limit || othersWatching + watches.Count < limit * 9 / 10)
+        {
+            return;
+        }
+
+        ReportNear($"inotify watches are nearly used up: this workspace watches {watches.Count} directories and this user's other programs {othersWatching}, " +
+            $"of fs.inotify.max_user_watches = {limit}. Raise it before it runs out (sudo sysctl fs.inotify.max_user_watches={limit * 2}, and in /etc/sysctl.d/ to keep it).");
+    }
+
+    private void ReportNear(string message)
+    {
+        nearReported = true;
+        log.Warning("{Message}", message);
+        sink.OnWatchLimitNear(message);
     }
 
     private void ReportLimit()

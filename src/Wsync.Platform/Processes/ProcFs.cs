@@ -109,6 +109,40 @@ public static class ProcFs
         }
     }
 
+    /// <summary>
+    /// The inotify instances and watches held by the processes of user <paramref name="uid"/>: what
+    /// fs.inotify.max_user_instances and max_user_watches count. Reads /proc (an inotify descriptor's fdinfo has
+    /// a line per watch); processes that end or cannot be read meanwhile are left out.
+    /// </summary>
+    public static (int Instances, long Watches) InotifyUsage(uint uid)
+    {
+        var (instances, watches) = (0, 0L);
+        foreach (var pid in ProcessIds())
+        {
+            try
+            {
+                if (Posix.Status($"/proc/{pid}").Owner != uid)
+                {
+                    continue;
+                }
+
+                foreach (var descriptor in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+                {
+                    if (new FileInfo(descriptor).LinkTarget == "anon_inode:inotify")
+                    {
+                        instances++;
+                        watches += File.ReadLines($"/proc/{pid}/fdinfo/{Path.GetFileName(descriptor)}").Count(line => line.StartsWith("inotify wd:", StringComparison.Ordinal));
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return (instances, watches);
+    }
+
     /// <summary>A kernel setting, e.g. "fs/inotify/max_user_watches"; null when this kernel has none.</summary>
     public static long? Setting(string name) =>
         long.TryParse(ReadOrNull($"/proc/sys/{name}")?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : null;

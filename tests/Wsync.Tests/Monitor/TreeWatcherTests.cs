@@ -284,5 +284,9 @@ public sealed class TreeWatcherTests : IDisposable
         public void OnRootLost(string reason) => RootLost = reason;
 
         public void OnWatchLimit(string message) => RootLost = message;
+
+        public void OnWatchLimitNear(string message)
+        {
+        }
     }
 }

@@ -54,6 +54,50 @@ public sealed class WatchLimitTests
         MirrorSetup.AssertMirrored(workspace, mirror);
     }
 
+    [Fact]
+    public async Task Nearly_running_out_of_watches_warns_on_the_workspace_before_it_happens_and_mirroring_goes_on()
+    {
+        if (Environment.UserName != "root")
+        {
+            return; // only root can lower the limit; CI runs as root
+        }
+
+        await using var setup = await MirrorSetup.StartAsync("wn");
+        var workspace = setup.Temp.CreateDirectory("web");
+        for (var i = 0; i < 30; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(workspace, $"d{i}"));
+        }
+
+        var original = File.ReadAllText(WatchLimit).Trim();
+        Workspace? warned = null;
+        try
+        {
+            // 31 watches needed, 33 left: past 90 % of the limit, not past the limit.
+            File.WriteAllText(WatchLimit, (WatchesInUse() + 33).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await setup.AddWorkspaceAsync(workspace);
+            await Poll.UntilAsync(async () =>
+            {
+                warned = (await setup.Client.Call(setup.Api.GetWorkspacesAsync(CancellationToken.None))).Single();
+                return warned.Warning is not null;
+            }, MirrorSetup.Deadline, "the workspace to warn");
+        }
+        finally
+        {
+            File.WriteAllText(WatchLimit, original);
+        }
+
+        Assert.Equal(WorkspaceState.Watching, warned!.State);
+        Assert.Equal(31, warned.WatchedDirectories);
+        Assert.Contains("nearly used up", warned.Warning);
+        Assert.Contains("sysctl fs.inotify.max_user_watches=", warned.Warning);
+        var mirror = setup.Temp.CreateDirectory("mirror");
+        await setup.ConnectLocalAsync("web", mirror);
+        File.WriteAllText(Path.Combine(workspace, "d29", "after"), "x");
+        await setup.WaitAsync("web");
+        MirrorSetup.AssertMirrored(workspace, mirror);
+    }
+
     /// <summary>Watches held by every inotify instance of the machine now (they count against the user's limit).</summary>
     private static int WatchesInUse()
     {

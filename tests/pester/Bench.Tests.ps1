@@ -25,6 +25,7 @@ Describe 'build.ps1 Bench in smoke mode' {
         @{ Scenario = '6. Fan-out'; Figure = 'latency, last remote' }
         @{ Scenario = '7. Control plane'; Figure = 'Get-WsyncWorkspace round trip' }
         @{ Scenario = '8. Edits at 10 and 20 per second'; Figure = 'CPU per edit at 20/s' }
+        @{ Scenario = '9. Drift undone'; Figure = 'remote edit to workspace content back' }
     ) {
         $report | Should -Not -BeNullOrEmpty -Because "the harness should have written a report; it said:`n$log"
         $rows = @($report -split "`n" | Where-Object { $_ -like "| $Scenario | $Figure*" })
@@ -44,7 +45,7 @@ Describe 'build.ps1 Bench in smoke mode' {
 
     It 'checks every goal of the issue' {
         # The bash account's goal needs root, which makes the account.
-        @($report -split "`n" | Where-Object { $_ -match '\| (yes|\*\*no\*\*) \|$' }).Count | Should -Be ($asRoot ? 18 : 17)
+        @($report -split "`n" | Where-Object { $_ -match '\| (yes|\*\*no\*\*) \|$' }).Count | Should -Be ($asRoot ? 19 : 18)
     }
 
     It 'plots the latency distributions as a PNG' {

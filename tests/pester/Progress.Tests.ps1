@@ -73,7 +73,9 @@ AfterAll {
 
 Describe 'Progress and -Verbose' {
     It 'Connect-WsyncRemote shows the initial sync''s percentage, files, bytes and time left, then completes it' {
-        $run = Start-InPipeline Connect-WsyncRemote (@{ Workspace = 'project'; Destination = $sshd.Destination($mirror); Name = 'slow' } + $sshParameters)
+        # -DriftAction Report: the tests below delete big.bin from this mirror by hand for a full sync to send it again,
+        # which the default (Undo) would do at once, by itself.
+        $run = Start-InPipeline Connect-WsyncRemote (@{ Workspace = 'project'; Destination = $sshd.Destination($mirror); Name = 'slow'; DriftAction = 'Report' } + $sshParameters)
 
         Wait-Until -TimeoutSec 60 -Because 'Connect-WsyncRemote to return' { $run.Handle.IsCompleted }
         $remote = $run.PowerShell.EndInvoke($run.Handle)

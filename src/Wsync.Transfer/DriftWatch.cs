@@ -54,8 +54,8 @@ internal sealed unsafe class DriftWatch : IDisposable
 
     private readonly byte[] buffer = GC.AllocateArray<byte>(64 * 1024, pinned: true);
 
-    /// <summary>True while rsync writes under the root: drift is collected, not reported.</summary>
-    private bool rsyncRunning;
+    /// <summary>How many rsyncs write under the root now (a batch's and the bulk lane's may overlap): while any does, drift is collected, not reported.</summary>
+    private int rsyncRunning;
 
     /// <summary>Set when the kernel's queue overflowed: events were lost, so anything may have changed.</summary>
     private bool eventsLost;
@@ -127,7 +127,7 @@ internal sealed unsafe class DriftWatch : IDisposable
         Report(found, lost);
     }
 
-    /// <summary>rsync starts or stopped writing under the root; when it stopped, what changed meanwhile is reported.</summary>
+    /// <summary>An rsync starts or stopped writing under the root; once none does, what changed meanwhile is reported.</summary>
     public void SetRsyncRunning(bool running)
     {
         IReadOnlyList<string>? found;
@@ -135,7 +135,7 @@ internal sealed unsafe class DriftWatch : IDisposable
         lock (gate)
         {
             ReadAvailable(); // what came before rsync started is told apart as ever; what rsync did, collected
-            rsyncRunning = running;
+            rsyncRunning = Math.Max(0, rsyncRunning + (running ? 1 : -1));
             (found, lost) = TakeReport();
         }
 
@@ -182,7 +182,7 @@ internal sealed unsafe class DriftWatch : IDisposable
             lock (gate)
             {
                 ReadAvailable();
-                waiting = drifted.Count > 0 && !rsyncRunning;
+                waiting = drifted.Count > 0 && rsyncRunning == 0;
             }
 
             var since = Stopwatch.GetTimestamp();
@@ -222,7 +222,7 @@ internal sealed unsafe class DriftWatch : IDisposable
     /// <summary>What to report now (under the lock): nothing while rsync runs.</summary>
     private (IReadOnlyList<string>? Found, bool Lost) TakeReport()
     {
-        if (rsyncRunning || (drifted.Count == 0 && !eventsLost))
+        if (rsyncRunning > 0 || (drifted.Count == 0 && !eventsLost))
         {
             return (null, false);
         }

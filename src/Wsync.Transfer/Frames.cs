@@ -32,8 +32,8 @@ public enum FrameKind : byte
     Barrier = 8,
 
     /// <summary>
-    /// Whether rsync is writing under the root now (u8): while it is, what changes is collected, not reported,
-    /// and when it ends each changed path goes out as <see cref="Drift"/> for the monitor to compare.
+    /// An rsync starts (u8 1) or stopped (0) writing under the root: while any does, what changes is collected,
+    /// not reported, and once none does each changed path goes out as <see cref="Drift"/> for the monitor to compare.
     /// </summary>
     RsyncRunning = 9,
 

@@ -131,6 +131,14 @@ internal sealed class AgentTransport : ITransport
         return rest with { BytesSent = rest.BytesSent + result.BytesSent, FilesTransferred = rest.FilesTransferred + result.FilesTransferred };
     }
 
+    public async Task HoldDriftAsync(bool held, CancellationToken cancellationToken)
+    {
+        if (channel is not null)
+        {
+            await TellRsyncRunningAsync(held, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Runs rsync with the agent told that it does (when a session is open): what changes on the remote
     /// meanwhile is collected, not reported as drift, until rsync ends; then the agent reports it and the

@@ -73,7 +73,25 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     private Task? loop;
 
-    public RemoteLoop(RemoteDefinition definition, string root, ITransport transport, Action changed, Action<SyncEvent> report, SendActivity activity, ILogger log, TimeProvider? time = null)
+    /// <summary>Trees and large files, sent beside the loop (see <see cref="BulkLane"/>); null for a loop without one.</summary>
+    private readonly BulkLane? lane;
+
+    /// <summary>
+    /// While the lane carries (or has made wait) part of what came after it, generations complete no further than
+    /// this: what a waiter waits for is on the remote only once the lane's part is too. Null when nothing is held.
+    /// Loop's task only, as are the two below.
+    /// </summary>
+    private long? heldAt;
+
+    /// <summary>The highest generation a batch sent while completions were held.</summary>
+    private long sentWhileHeld;
+
+    /// <summary>Set when a batch's paths were made to wait for the lane while completions were held.</summary>
+    private bool deferredWhileHeld;
+
+    /// <param name="bulk">The rsync a <see cref="BulkLane"/> sends trees and large files with; null for no lane.</param>
+    public RemoteLoop(RemoteDefinition definition, string root, ITransport transport, Action changed, Action<SyncEvent> report, SendActivity activity, ILogger log,
+        TimeProvider? time = null, RsyncTransport? bulk = null)
     {
         Definition = definition;
         this.root = root;
@@ -83,6 +101,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
         this.activity = activity;
         this.time = time ?? TimeProvider.System;
         this.log = log.ForContext("Remote", definition.Name);
+        lane = bulk is null ? null : new BulkLane(bulk, root, Signal, this.log);
         safety = new SafetyStop(root, transport.HasEntriesAsync, definition.Destination, (refusal, reason) =>
         {
             if (HaltWorkspace is { } halt)
@@ -195,6 +214,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
             }
         }
 
+        if (lane is not null)
+        {
+            await lane.Idle.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         await transport.DisposeAsync().ConfigureAwait(false);
         generations.CancelAll();
     }
@@ -209,6 +233,12 @@ internal sealed class RemoteLoop : IAsyncDisposable
             string error;
             try
             {
+                // The lane first: the drift reports it held come with its end, and are judged while what waited for it still waits.
+                if (lane?.TakeFinished() is { } finished)
+                {
+                    await LaneFinishedAsync(finished.Carried, finished.Result, token).ConfigureAwait(false);
+                }
+
                 if (!drifts.IsEmpty)
                 {
                     JudgeDrift();
@@ -233,7 +263,26 @@ internal sealed class RemoteLoop : IAsyncDisposable
                 }
 
                 var batch = Pending.Take();
-                var result = await SendAsync(batch, token).ConfigureAwait(false);
+                var split = await SplitAsync(batch, token).ConfigureAwait(false);
+                if (split is { Now.IsEmpty: true })
+                {
+                    await StartLaneOrWaitAsync(split, token).ConfigureAwait(false);
+                    continue;
+                }
+
+                var result = await SendAsync(split?.Now ?? batch, whole: split is null || (split.ForLane.Count == 0 && split.Waiting is null), token).ConfigureAwait(false);
+                if (split is { ForLane.Count: > 0 })
+                {
+                    if (result?.Outcome == SendOutcome.Success)
+                    {
+                        await StartLaneOrWaitAsync(split, token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        Pending.Requeue(split.Now with { Entries = split.ForLane, Moves = [] });
+                    }
+                }
+
                 if (result is null)
                 {
                     continue; // not sent: the safety stop halted, or the remote could not be listed (already retried)
@@ -294,7 +343,8 @@ internal sealed class RemoteLoop : IAsyncDisposable
     /// failed, thrown), waits again in the pending set, so no later batch's success can cover it. Null when the
     /// safety stop kept it back.
     /// </summary>
-    private async Task<SendResult?> SendAsync(Batch batch, CancellationToken token)
+    /// <param name="whole">Whether the batch is all that was pending (nothing of it went to the lane or waits for it).</param>
+    private async Task<SendResult?> SendAsync(Batch batch, bool whole, CancellationToken token)
     {
         SetState(initialSyncDone ? RemoteState.Syncing : RemoteState.InitialSync, lastError);
         var clock = Stopwatch.StartNew();
@@ -304,6 +354,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
             if (!await safety.AllowsAsync(token).ConfigureAwait(false))
             {
                 return null; // a vanished or emptied workspace never turns into a mass deletion remotely
+            }
+
+            if (batch.FullReconcile && lane is { Busy: true })
+            {
+                await lane.Idle.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // two writers would race; the reconcile covers what it carried
             }
 
             using (batch.FullReconcile ? default(SendActivity.Scope?) : activity.Begin())
@@ -327,7 +382,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
             if (result?.Outcome == SendOutcome.Success)
             {
-                Completed(batch, result, clock.Elapsed);
+                Completed(batch, result, clock.Elapsed, whole);
             }
             else
             {
@@ -345,7 +400,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
     {
         if (!suspended && haltReason is null && transport.IsConnected)
         {
-            SetState(RemoteState.InSync, error: null);
+            SetState(lane is { Busy: true } ? RemoteState.Syncing : RemoteState.InSync, error: null);
             if (transport.WantsPreparation && !activity.Quiet)
             {
                 using var deferral = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -395,6 +450,11 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     log.Warning("The agent on {Destination} lost track of changes there (its watch overflowed); reconciling fully", Definition.Destination);
                     Pending.RequestFullReconcile();
                     continue;
+                }
+
+                if (lane?.Covers(entry.Path) == true)
+                {
+                    continue; // the lane's rsync is writing there: it leaves what the workspace has
                 }
 
                 workspace ??= ConfinedRoot.Open(root);
@@ -453,6 +513,117 @@ internal sealed class RemoteLoop : IAsyncDisposable
         changed();
     }
 
+    /// <summary>Divides a batch between the transport and the lane (see <see cref="BulkLane.Split"/>); null when the lane has no part in it.</summary>
+    private async Task<LaneSplit?> SplitAsync(Batch batch, CancellationToken token)
+    {
+        if (lane is null || batch.FullReconcile || (!lane.Busy && !lane.Wants(batch)))
+        {
+            return null;
+        }
+
+        var split = lane.Split(batch, await lane.ReadyAsync(token).ConfigureAwait(false));
+        if (split.ForLane.Count == 0 && split.Waiting is null)
+        {
+            return null;
+        }
+
+        heldAt ??= generations.Completed;
+        if (split.Waiting is { } waiting)
+        {
+            deferredWhileHeld = true;
+            Pending.Requeue(waiting);
+        }
+
+        return split;
+    }
+
+    /// <summary>Starts the lane on its part of a split batch; when there is none (all of it waits), sleeps until the lane ends or a change comes.</summary>
+    private async Task StartLaneOrWaitAsync(LaneSplit split, CancellationToken token)
+    {
+        if (split.ForLane.Count > 0)
+        {
+            if (!await safety.AllowsAsync(token).ConfigureAwait(false))
+            {
+                Pending.Requeue(split.Now with { Entries = split.ForLane, Moves = [] }); // a vanished workspace never deletes trees remotely
+                return;
+            }
+
+            await transport.HoldDriftAsync(true, token).ConfigureAwait(false);
+            lane!.Start(split.ForLane, split.Now.Generation, token);
+            SetState(RemoteState.Syncing, lastError);
+            return;
+        }
+
+        await Task.WhenAny(lane!.Idle, wake.Reader.WaitToReadAsync(token).AsTask()).ConfigureAwait(false);
+        wake.Reader.TryRead(out _);
+        token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// The lane's transfer ended. Done: the directories above what it carried go again (their times), and it is
+    /// reported like a batch. Failed: its paths wait again, for the next batch. Either way, completions held for it
+    /// are released once nothing of what came while it ran is left.
+    /// </summary>
+    private async Task LaneFinishedAsync(Batch carried, SendResult result, CancellationToken token)
+    {
+        await transport.HoldDriftAsync(false, token).ConfigureAwait(false);
+        if (result.Outcome == SendOutcome.Success)
+        {
+            Pending.Add([.. BulkLane.DirectoriesAbove(carried).Select(Watching.Change.OfPath)]);
+            lock (gate)
+            {
+                bytesSent += result.BytesSent;
+                filesSent += result.FilesTransferred;
+            }
+
+            report(NewEvent(SyncEventKind.BatchSent) with
+            {
+                Files = result.FilesTransferred,
+                Bytes = result.BytesSent,
+                Paths = carried.Entries.Count,
+                Message = "Trees and large files, beside smaller changes.",
+            });
+        }
+        else
+        {
+            Pending.Requeue(carried);
+            generations.Fail(carried.Generation);
+        }
+
+        if (Pending.IsEmpty && !deferredWhileHeld)
+        {
+            Release(Math.Max(sentWhileHeld, carried.Generation));
+        }
+
+        changed();
+    }
+
+    /// <summary>A batch was sent: its generation completes, unless the lane holds completions (see <see cref="heldAt"/>).</summary>
+    private void CompleteGeneration(long generation, bool whole)
+    {
+        if (heldAt is null)
+        {
+            generations.Complete(generation);
+            return;
+        }
+
+        sentWhileHeld = Math.Max(sentWhileHeld, generation);
+
+        // A batch that took all that was pending, with the lane idle, carried everything up to its generation.
+        if (whole && lane is not { Busy: true })
+        {
+            Release(sentWhileHeld);
+        }
+    }
+
+    private void Release(long generation)
+    {
+        heldAt = null;
+        sentWhileHeld = 0;
+        deferredWhileHeld = false;
+        generations.Complete(generation);
+    }
+
     private void OnProgress(SyncProgress parsed)
     {
         lock (gate)
@@ -464,7 +635,7 @@ internal sealed class RemoteLoop : IAsyncDisposable
         changed();
     }
 
-    private void Completed(Batch batch, SendResult result, TimeSpan duration)
+    private void Completed(Batch batch, SendResult result, TimeSpan duration, bool whole)
     {
         RemoteState previous, next;
         string? previousError;
@@ -476,12 +647,12 @@ internal sealed class RemoteLoop : IAsyncDisposable
             bytesSent += result.BytesSent;
             filesSent += result.FilesTransferred;
             initialSyncDone = initialSyncDone || batch.FullReconcile;
-            state = next = Pending.IsEmpty ? RemoteState.InSync : RemoteState.Syncing;
+            state = next = Pending.IsEmpty && lane is not { Busy: true } ? RemoteState.InSync : RemoteState.Syncing;
             lastError = null;
         }
 
         ForgetStandingDrift(batch);
-        generations.Complete(batch.Generation);
+        CompleteGeneration(batch.Generation, whole);
         report(NewEvent(SyncEventKind.BatchSent) with
         {
             Files = result.FilesTransferred,

@@ -88,6 +88,16 @@ internal sealed class RsyncTransport : ITransport
         }
     }
 
+    /// <summary>No one watches the remote for drift without the agent.</summary>
+    public Task HoldDriftAsync(bool held, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Whether this remote's rsync sends lists incrementally (the self-test, run once); without it every batch is a full reconcile.</summary>
+    public async Task<bool> SendsIncrementallyAsync(CancellationToken cancellationToken)
+    {
+        incrementalWorks ??= await SelfTestAsync(cancellationToken).ConfigureAwait(false);
+        return incrementalWorks == true;
+    }
+
     public async Task<SendResult> SendAsync(Batch batch, CancellationToken cancellationToken)
     {
         incrementalWorks ??= await SelfTestAsync(cancellationToken).ConfigureAwait(false);

@@ -61,4 +61,10 @@ internal interface ITransport : IAsyncDisposable
 
     /// <summary>Work done while idle that makes the next batch fast; see <see cref="WantsPreparation"/>.</summary>
     Task PrepareAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Another rsync (the <see cref="BulkLane"/>'s) starts or stopped writing to the remote: whoever watches the
+    /// remote for drift holds its reports meanwhile (they would name rsync's temporary files). Calls pair up.
+    /// </summary>
+    Task HoldDriftAsync(bool held, CancellationToken cancellationToken);
 }

@@ -51,14 +51,18 @@ public sealed class DriftTests(SshFixture ssh) : IClassFixture<SshFixture>
         Assert.NotNull(shown.LastDrift);
         Assert.Equal(RemoteTransport.Agent, shown.Transport);
 
-        // What a drift looks like to the owner of the remote account (files it wrote, not root's) changes nothing above.
+        // New entries are made aside, handed to the remote account and moved in whole: wsync may put them back
+        // (remove them) at once, before anything could be done to them in place.
         void ChangeRemote(string root, string round)
         {
             File.WriteAllText(Path.Combine(root, round == "during" ? "src/file-1.txt" : "src/file-3.txt"), $"edited on the remote {round}");
             File.Delete(Path.Combine(root, round == "during" ? "src/file-2.txt" : "src/file-4.txt"));
-            WriteFile(root, $"stray-{round}.txt", "made on the remote");
-            WriteFile(root, $"stray-dir-{round}/inner/file", "made on the remote");
-            ssh.Server.Own(root);
+            var aside = setup.Temp.CreateDirectory($"aside-{round}");
+            WriteFile(aside, "stray.txt", "made on the remote");
+            WriteFile(aside, "stray-dir/inner/file", "made on the remote");
+            ssh.Server.Own(aside);
+            File.Move(Path.Combine(aside, "stray.txt"), Path.Combine(root, $"stray-{round}.txt"));
+            Directory.Move(Path.Combine(aside, "stray-dir"), Path.Combine(root, $"stray-dir-{round}"));
         }
     }
 

@@ -320,6 +320,37 @@ public abstract class MirrorTests(SshFixture ssh, RemoteTransport transport) : I
     }
 
     [Fact]
+    public async Task A_small_edit_lands_while_a_large_file_is_on_its_way_and_a_later_change_to_that_file_waits_for_it()
+    {
+        // The large file goes to the remote's bulk lane, an rsync beside the loop; the edit does not queue behind it.
+        await using var setup = await MirrorSetup.StartAsync("mb", transport: transport);
+        var workspace = setup.Temp.CreateDirectory("web");
+        Directory.CreateDirectory(Path.Combine(workspace, "images"));
+        await setup.AddWorkspaceAsync(workspace);
+        var remote = setup.Temp.CreateDirectory("over-ssh");
+        await setup.ConnectSshAsync("web", ssh.Server, remote, "ssh");
+
+        using (var large = File.Create(Path.Combine(workspace, "images/disk.img")))
+        {
+            large.SetLength(256L << 20); // sparse here, but every byte crosses ssh: long enough to be in flight
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(Directory.Exists(Path.Combine(remote, "images"))
+            && Directory.EnumerateFiles(Path.Combine(remote, "images"), ".disk.img.*").Any()), MirrorSetup.Deadline, "rsync to be writing the large file");
+        File.WriteAllText(Path.Combine(workspace, "notes.txt"), "small");
+        var remoteNotes = Path.Combine(remote, "notes.txt");
+        await Poll.UntilAsync(() => Task.FromResult(File.Exists(remoteNotes) && File.ReadAllText(remoteNotes) == "small"), MirrorSetup.Deadline, "the small edit to land");
+        Assert.False(File.Exists(Path.Combine(remote, "images/disk.img")), "the small edit waited for the large file");
+
+        // A change to the file in flight waits for it (order per path): the remote ends with the later content.
+        File.WriteAllText(Path.Combine(workspace, "images/disk.img"), "now small");
+        await setup.WaitAsync("web");
+        Assert.Equal("now small", File.ReadAllText(Path.Combine(remote, "images/disk.img")));
+        MirrorSetup.AssertMirrored(workspace, remote);
+        Assert.Equal(0, (await setup.RemoteAsync("web", "ssh")).DriftCount); // the lane's writes are rsync's: never drift
+    }
+
+    [Fact]
     public async Task Attaching_an_ssh_remote_logs_in_once_the_probe_and_the_mirroring_share_one_connection()
     {
         await using var setup = await MirrorSetup.StartAsync("m1", transport: transport);

@@ -218,6 +218,8 @@ public sealed class RemoteLoopTests : IAsyncDisposable
 
         public Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+        public Task HoldDriftAsync(bool held, CancellationToken cancellationToken) => Task.CompletedTask;
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
         private SendResult Result() => Next.TryDequeue(out var outcome)

@@ -25,7 +25,7 @@ param(
 
     [string] $OutputDirectory,
 
-    [ValidateRange(1, 9)]
+    [ValidateRange(1, 10)]
     [int[]] $Scenario = @()
 )
 

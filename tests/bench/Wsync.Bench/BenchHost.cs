@@ -21,11 +21,12 @@ internal sealed record BenchSize(
     int FanOut,
     int FanOutEdits,
     int PwshSessions,
-    int RoundTrips)
+    int RoundTrips,
+    long LargeFile)
 {
-    public static BenchSize Full { get; } = new(false, 200, 3, 10_000, 60 << 20, 7, 200, 1 << 20, 5, 10_000, 10, 5, TimeSpan.FromSeconds(60), 8, 100, 5, 200);
+    public static BenchSize Full { get; } = new(false, 200, 3, 10_000, 60 << 20, 7, 200, 1 << 20, 5, 10_000, 10, 5, TimeSpan.FromSeconds(60), 8, 100, 5, 200, 2L << 30);
 
-    public static BenchSize Tiny { get; } = new(true, 2, 1, 50, 256 << 10, 1, 4, 64 << 10, 1, 20, 5, 1, TimeSpan.FromSeconds(1), 2, 2, 1, 5);
+    public static BenchSize Tiny { get; } = new(true, 2, 1, 50, 256 << 10, 1, 4, 64 << 10, 1, 20, 5, 1, TimeSpan.FromSeconds(1), 2, 2, 1, 5, 16L << 20);
 }
 
 /// <summary>

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+
+namespace Wsync.Bench.Scenarios;
+
+/// <summary>
+/// 10. Head-of-line blocking: small edits (10 per second) while a large file (2 GB) goes to the remote, against
+/// the same edits with nothing else in flight, for wsync over its agent and with -Transport Rsync. The large file
+/// is sparse here, but every byte of it crosses ssh.
+/// </summary>
+internal static class HeadOfLine
+{
+    public const string Name = "10. Small edits during a large transfer";
+
+    private static readonly TimeSpan Gap = TimeSpan.FromMilliseconds(100);
+
+    private static readonly TimeSpan TransferCap = TimeSpan.FromMinutes(10);
+
+    public static async Task<ScenarioResult> RunAsync(BenchHost host)
+    {
+        using var probe = new LandingProbe();
+        var figures = new Dictionary<string, Measurements>();
+        var goals = new List<Goal>();
+        var notes = new List<string>();
+        foreach (var (name, transport) in new[] { (Contender.Wsync, RemoteTransport.Agent), (Contender.WsyncRsync, RemoteTransport.Rsync) })
+        {
+            await using var mirror = await WsyncMirror.StartAsync(host, transport == RemoteTransport.Agent ? "hol-wsync" : "hol-wsync-rsync", transport: transport);
+            probe.Watch(mirror.Remotes[0]);
+            await Contender.WaitLiveAsync(mirror, probe, TimeSpan.FromSeconds(30));
+
+            var idle = new List<double>();
+            for (var i = 0; i < Math.Max(host.Size.Edits / 4, 2); i++)
+            {
+                idle.Add(await SingleEdit.EditAsync(mirror, probe, i));
+                await Task.Delay(Gap);
+            }
+
+            var large = Path.Combine(mirror.Workspace, "large.img");
+            var remoteLarge = Path.Combine(mirror.Remotes[0], "large.img");
+            await using (var file = File.Create(large))
+            {
+                file.SetLength(host.Size.LargeFile);
+            }
+
+            var busy = new List<double>();
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                busy.Add(await SingleEdit.EditAsync(mirror, probe, idle.Count + busy.Count));
+                await Task.Delay(Gap);
+                if (clock.Elapsed > TransferCap)
+                {
+                    throw new TimeoutException($"{name}: the large file did not land within {TransferCap.TotalMinutes} minutes");
+                }
+            }
+            while (!(File.Exists(remoteLarge) && new FileInfo(remoteLarge).Length == host.Size.LargeFile));
+
+            notes.Add($"{name}: the {host.Size.LargeFile >> 20} MiB file took {clock.Elapsed.TotalSeconds:0.0} s to land; {busy.Count} edits meanwhile, {idle.Count} before it.");
+            var (before, during) = (new Measurements(idle), new Measurements(busy));
+            figures[$"{name}, nothing else in flight"] = before;
+            figures[$"{name}, during the transfer"] = during;
+            goals.Add(new(Name, $"{name}: p95 during the transfer ≤ 2× p95 with nothing in flight", during.P95 / before.P95, 2, "×"));
+            goals.Add(new(Name, $"{name}: no edit waits more than 1 s during the transfer", during.Values[^1], 1000, "ms"));
+            File.Delete(large);
+        }
+
+        return new ScenarioResult(Name, [new Figure(Name, "latency", "ms", figures, null)], goals, notes);
+    }
+}

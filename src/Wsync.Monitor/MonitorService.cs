@@ -401,7 +401,7 @@ internal sealed class MonitorService : IMonitor, IWatchSink, IAsyncDisposable
         var agent = remote.Transport == RemoteTransport.Agent
             ? new AgentTransport(remote, definition.Path, rsync, startAgent, () => filter?.Current is not null, remoteLog)
             : null;
-        var bulk = new RsyncTransport(remote, definition.Path, endpoint, () => filter?.Current, "", remoteLog);
+        var bulk = new RsyncTransport(remote, definition.Path, endpoint, () => filter?.Current, "", remoteLog, background: true);
         var loop = new RemoteLoop(remote, definition.Path, (ITransport?)agent ?? rsync, Changed, reporter.Report, sendActivity, log, bulk: bulk)
         {
             Drift = new DriftCheck(() => watcher?.Filter ?? PathFilter.None),

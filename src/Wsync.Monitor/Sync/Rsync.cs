@@ -266,6 +266,12 @@ internal sealed class OutputParser
 /// </summary>
 internal sealed class RsyncProcess : IDisposable
 {
+    /// <summary>
+    /// The niceness of a background rsync (the bulk lane's) at both ends: a 2 GB transfer keeps four processes
+    /// busy (rsync at each end, ssh and sshd), and on a small machine the small changes beside it wait for a core.
+    /// </summary>
+    public const string BackgroundNiceness = "10";
+
     private readonly Process process;
     private readonly Task<(long Bytes, long Files)> output;
     private readonly Task<string> errors;
@@ -283,16 +289,17 @@ internal sealed class RsyncProcess : IDisposable
     /// <summary>Exited before its input came (the connection dropped while it waited): not usable.</summary>
     public bool HasExited => process.HasExited;
 
-    public static RsyncProcess Start(IReadOnlyList<string> arguments, bool takesInput, Action<string>? progressLine)
+    /// <param name="background">Run it at a lower priority (nice 10, and its ssh with it), so that it yields the CPU to small changes.</param>
+    public static RsyncProcess Start(IReadOnlyList<string> arguments, bool takesInput, Action<string>? progressLine, bool background = false)
     {
-        var start = new ProcessStartInfo("rsync")
+        var start = new ProcessStartInfo(background ? "nice" : "rsync")
         {
             RedirectStandardInput = takesInput,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in arguments)
+        foreach (var argument in background ? ["-n", BackgroundNiceness, "rsync", .. arguments] : arguments)
         {
             start.ArgumentList.Add(argument);
         }

@@ -27,6 +27,7 @@ internal sealed class RsyncTransport : ITransport
     private readonly Endpoint endpoint;
     private readonly RsyncCommand command;
     private readonly ILogger log;
+    private readonly bool background;
 
     /// <summary>Null until the self-test ran: whether --files-from with --delete-missing-args works against this remote.</summary>
     private bool? incrementalWorks;
@@ -38,14 +39,19 @@ internal sealed class RsyncTransport : ITransport
     private RsyncProcess? armed;
 
     /// <param name="why">Why rsync carries every change of this remote (shown on the remote object); unused when an <see cref="AgentTransport"/> wraps it.</param>
-    public RsyncTransport(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, string why, ILogger log)
+    /// <param name="background">Send at a lower priority at both ends (the <see cref="BulkLane"/>'s transfers; see <see cref="RsyncProcess.BackgroundNiceness"/>).</param>
+    public RsyncTransport(RemoteDefinition definition, string root, Endpoint endpoint, Func<string?> filterFile, string why, ILogger log, bool background = false)
     {
         Current = new TransportStatus(RemoteTransport.Rsync, why);
         this.definition = definition;
         this.root = root;
         this.endpoint = endpoint;
         this.log = log;
-        command = new RsyncCommand(root, endpoint.RsyncRoot, endpoint.RsyncTransport, filterFile);
+        this.background = background;
+        IReadOnlyList<string> transport = background && endpoint.RsyncTransport.Count > 0
+            ? [.. endpoint.RsyncTransport, $"--rsync-path=nice -n {RsyncProcess.BackgroundNiceness} rsync"]
+            : endpoint.RsyncTransport;
+        command = new RsyncCommand(root, endpoint.RsyncRoot, transport, filterFile);
     }
 
     public bool IsConnected => endpoint.IsConnected;
@@ -117,7 +123,7 @@ internal sealed class RsyncTransport : ITransport
         RsyncProcess run;
         if (!filesOnly && entries.Count > 0 && OperandBytes(entries) <= MaxOperandBytes)
         {
-            run = RsyncProcess.Start(command.Operands(entries.Select(e => e.Path)), takesInput: false, progressLine: null);
+            run = RsyncProcess.Start(command.Operands(entries.Select(e => e.Path)), takesInput: false, progressLine: null, background);
         }
         else
         {
@@ -130,7 +136,7 @@ internal sealed class RsyncTransport : ITransport
             }
             else
             {
-                run = RsyncProcess.Start(arguments, takesInput: true, progressLine: null);
+                run = RsyncProcess.Start(arguments, takesInput: true, progressLine: null, background);
             }
         }
 

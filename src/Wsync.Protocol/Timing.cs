@@ -14,6 +14,12 @@ public sealed record Backoff(TimeSpan First, TimeSpan Max)
     /// </summary>
     public static readonly Backoff AgentRestart = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
 
+    /// <summary>
+    /// A bulk lane transfer that failed: its trees and large files go with their batches meanwhile (as without a
+    /// lane), so nothing waits for the lane; it is tried again soon, then every few minutes.
+    /// </summary>
+    public static readonly Backoff BulkLaneRetry = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+
     /// <summary>A monitor that exited unasked: restarted at once, then more slowly, until the crash threshold.</summary>
     public static readonly Backoff MonitorRestart = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(10));
 

@@ -54,6 +54,9 @@ internal sealed unsafe class DriftWatch : IDisposable
 
     private readonly byte[] buffer = GC.AllocateArray<byte>(64 * 1024, pinned: true);
 
+    /// <summary>The events of one read pass, kept to be reused.</summary>
+    private readonly List<Inotify.Event> events = [];
+
     /// <summary>How many rsyncs write under the root now (a batch's and the bulk lane's may overlap): while any does, drift is collected, not reported.</summary>
     private int rsyncRunning;
 
@@ -237,33 +240,11 @@ internal sealed unsafe class DriftWatch : IDisposable
     /// <summary>Reads every queued event (under the lock), keeping the watches in step with the tree and collecting drift.</summary>
     private void ReadAvailable()
     {
-        fixed (byte* start = buffer)
+        events.Clear();
+        Inotify.ReadAvailable(inotifyFd, buffer, events);
+        foreach (var (wd, mask, cookie, name) in events)
         {
-            while (true)
-            {
-                var length = Inotify.Read(inotifyFd, start, buffer.Length);
-                if (length <= 0)
-                {
-                    if (length < 0 && Marshal.GetLastPInvokeError() == Inotify.ErrorInterrupted)
-                    {
-                        continue;
-                    }
-
-                    break; // EAGAIN: the queue is empty
-                }
-
-                for (var offset = 0; offset < length;)
-                {
-                    var wd = *(int*)(start + offset);
-                    var mask = *(uint*)(start + offset + 4);
-                    var cookie = *(uint*)(start + offset + 8);
-                    var nameLength = *(int*)(start + offset + 12);
-                    var bytes = new ReadOnlySpan<byte>(start + offset + Inotify.EventHeaderSize, nameLength);
-                    var name = LinuxPath.FromBytes(bytes.IndexOf((byte)0) is var nul and >= 0 ? bytes[..nul] : bytes);
-                    offset += Inotify.EventHeaderSize + nameLength;
-                    Handle(wd, mask, cookie, name);
-                }
-            }
+            Handle(wd, mask, cookie, name);
         }
 
         // A rename's two events are queued together, so a directory whose IN_MOVED_TO did not come left the root:

@@ -133,7 +133,7 @@ internal sealed class BulkLane(RsyncTransport rsync, string root, Action finishe
         }
         else
         {
-            var delay = Backoff.AgentRestart.After(++failures);
+            var delay = Backoff.BulkLaneRetry.After(++failures);
             retryAt = Stopwatch.GetTimestamp() + (long)(delay.TotalSeconds * Stopwatch.Frequency);
             log.Warning("The bulk lane's rsync failed ({Error}); its paths go again, with their batches for {Delay}", result.Description, delay);
         }

@@ -92,9 +92,8 @@ internal sealed class DriftCheck(Func<PathFilter> filter)
         };
     }
 
-    /// <summary>A relative path of real names: no leading slash, no empty, "." or ".." component, no NUL; "" is the root.</summary>
-    public static bool IsUnderRoot(string path) =>
-        path.Length == 0 || (!path.Contains('\0') && path.Split('/').All(name => name is not ("" or "." or "..")));
+    /// <summary>A relative path of real names (see <see cref="ConfinedRoot.IsConfined"/>); "" is the root.</summary>
+    public static bool IsUnderRoot(string path) => ConfinedRoot.IsConfined(path);
 
     /// <summary>Excluded itself, or below an excluded directory.</summary>
     private bool IsExcluded(string path, bool isDirectory)

@@ -34,6 +34,9 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>IN_MOVED_FROM events waiting for their IN_MOVED_TO, by cookie.</summary>
     private readonly Dictionary<uint, (string Path, bool IsDirectory)> movesOut = [];
 
+    /// <summary>The events of one read pass, kept to be reused. Watcher thread only.</summary>
+    private readonly List<Inotify.Event> events = [];
+
     /// <summary>Writes in progress and deletions, held until they are final. Watcher thread only.</summary>
     private readonly HeldChanges held = new();
 
@@ -279,39 +282,17 @@ internal sealed class TreeWatcher : IDisposable
         return Inotify.Poll(&descriptor, 1, milliseconds) > 0;
     }
 
-    private unsafe Outcome ReadAvailable(byte[] buffer, List<Change> changes)
+    private Outcome ReadAvailable(byte[] buffer, List<Change> changes)
     {
         var outcome = Outcome.None;
-        fixed (byte* start = buffer)
+        events.Clear();
+        Inotify.ReadAvailable(inotifyFd, buffer, events);
+        foreach (var (wd, mask, cookie, name) in events)
         {
-            while (true)
-            {
-                var length = Inotify.Read(inotifyFd, start, buffer.Length);
-                if (length <= 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (length < 0 && errno == Inotify.ErrorInterrupted)
-                    {
-                        continue;
-                    }
-
-                    return outcome; // EAGAIN: the queue is empty
-                }
-
-                for (var offset = 0; offset < length;)
-                {
-                    var wd = *(int*)(start + offset);
-                    var mask = *(uint*)(start + offset + 4);
-                    var cookie = *(uint*)(start + offset + 8);
-                    var nameLength = *(int*)(start + offset + 12);
-                    // The name is bytes (NUL-padded), not always UTF-8: kept exact, as every path is from here to rsync.
-                    var bytes = new ReadOnlySpan<byte>(start + offset + Inotify.EventHeaderSize, nameLength);
-                    var name = LinuxPath.FromBytes(bytes.IndexOf((byte)0) is var nul and >= 0 ? bytes[..nul] : bytes);
-                    offset += Inotify.EventHeaderSize + nameLength;
-                    outcome |= Handle(wd, mask, cookie, name, changes);
-                }
-            }
+            outcome |= Handle(wd, mask, cookie, name, changes);
         }
+
+        return outcome;
     }
 
     /// <summary>One event: what it means for the watches, and the change (if any) it brings.</summary>

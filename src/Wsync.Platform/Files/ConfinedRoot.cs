@@ -357,6 +357,25 @@ public sealed unsafe partial class ConfinedRoot : IDisposable
         return (current, components[^1]);
     }
 
+    /// <summary>Whether <paramref name="relative"/> names a path below a root ("" is the root itself): the rule every method here enforces.</summary>
+    public static bool IsConfined(string relative)
+    {
+        if (relative.Length == 0)
+        {
+            return true;
+        }
+
+        try
+        {
+            Components(relative);
+            return true;
+        }
+        catch (ConfinementException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The components of a relative path, each NUL-terminated; refuses what could leave the root.</summary>
     private static byte[][] Components(string relative)
     {

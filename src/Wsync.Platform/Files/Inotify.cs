@@ -36,12 +36,49 @@ public static unsafe partial class Inotify
     /// <summary>Size of struct inotify_event without its name.</summary>
     public const int EventHeaderSize = 16;
 
+    /// <summary>One event as read: its watch, mask, rename cookie and name.</summary>
+    public readonly record struct Event(int Watch, uint Mask, uint Cookie, string Name);
+
     [StructLayout(LayoutKind.Sequential)]
     public struct PollDescriptor
     {
         public int Fd;
         public short Events;
         public short ReturnedEvents;
+    }
+
+    /// <summary>
+    /// Reads every event queued on the non-blocking instance <paramref name="fd"/> (until EAGAIN) into
+    /// <paramref name="events"/>, through <paramref name="buffer"/>. A name is bytes (NUL-padded in the event), not always UTF-8: kept exact as a
+    /// <see cref="LinuxPath"/> string; "" when the event is about the watched directory itself.
+    /// </summary>
+    public static void ReadAvailable(int fd, byte[] buffer, List<Event> events)
+    {
+        fixed (byte* start = buffer)
+        {
+            while (true)
+            {
+                var length = Read(fd, start, buffer.Length);
+                if (length <= 0)
+                {
+                    if (length < 0 && Marshal.GetLastPInvokeError() == ErrorInterrupted)
+                    {
+                        continue;
+                    }
+
+                    return; // EAGAIN: the queue is empty
+                }
+
+                for (var offset = 0; offset < length;)
+                {
+                    var nameLength = *(int*)(start + offset + 12);
+                    var bytes = new ReadOnlySpan<byte>(start + offset + EventHeaderSize, nameLength);
+                    var name = LinuxPath.FromBytes(bytes.IndexOf((byte)0) is var nul and >= 0 ? bytes[..nul] : bytes);
+                    events.Add(new Event(*(int*)(start + offset), *(uint*)(start + offset + 4), *(uint*)(start + offset + 8), name));
+                    offset += EventHeaderSize + nameLength;
+                }
+            }
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "inotify_init1", SetLastError = true)]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Wsync.Monitor.Sync;
 using Wsync.TestSupport;
 using Wsync.Transfer;
 
@@ -83,5 +84,28 @@ internal sealed class AgentProcess : IDisposable
 
         process.WaitForExit();
         process.Dispose();
+    }
+}
+
+/// <summary>A real agent with the monitor's channel open to it; disposing closes the channel and checks the agent ended cleanly.</summary>
+internal sealed record OpenAgent(AgentProcess Process, AgentChannel Channel) : IAsyncDisposable
+{
+    /// <summary>Starts an agent and opens the monitor's channel to it for <paramref name="root"/>; drift reports go to <paramref name="drifted"/>.</summary>
+    public static async Task<OpenAgent> OpenAsync(string root, Action<DriftEntry>? drifted = null)
+    {
+        var process = new AgentProcess();
+        var channel = await AgentChannel.OpenAsync(process.Input, process.Output, root, () =>
+        {
+            process.Input.Close();
+            return ValueTask.CompletedTask;
+        }, drifted ?? (_ => { }), CancellationToken.None);
+        return new OpenAgent(process, channel);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Channel.DisposeAsync();
+        Assert.Equal((int)AgentExit.Closed, await Process.ExitCodeAsync());
+        Process.Dispose();
     }
 }

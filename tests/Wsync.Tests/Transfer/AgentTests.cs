@@ -38,7 +38,7 @@ public sealed class AgentTests : IDisposable
         Directory.SetLastWriteTimeUtc(Path.Combine(source, "dir/nested"), when.AddDays(-1));
         Directory.SetLastWriteTimeUtc(Path.Combine(source, "dir"), when.AddDays(-2));
 
-        await using var agent = await OpenAsync(mirror);
+        await using var agent = await OpenAgent.OpenAsync(mirror);
         await ApplyAsync(agent, source, [], TreeSnapshot.Capture(source).Entries.Keys.Prepend(""));
         Assert.Empty(TreeSnapshot.Compare(source, mirror));
         Assert.Empty(RsyncCheck.Differences(source, mirror));
@@ -172,7 +172,7 @@ public sealed class AgentTests : IDisposable
     public async Task One_agent_per_root_the_second_is_told_why_and_the_first_goes_on()
     {
         var (root, _) = Rooms();
-        await using var first = await OpenAsync(root);
+        await using var first = await OpenAgent.OpenAsync(root);
         using var second = new AgentProcess();
 
         var error = await Assert.ThrowsAsync<AgentException>(() =>
@@ -246,27 +246,5 @@ public sealed class AgentTests : IDisposable
         var (left, failures) = plan.LeftFor(replies);
         Assert.Empty(failures);
         Assert.Empty(left);
-    }
-
-    private static async Task<OpenAgent> OpenAsync(string root, Action<DriftEntry>? drifted = null)
-    {
-        var process = new AgentProcess();
-        var channel = await AgentChannel.OpenAsync(process.Input, process.Output, root, () =>
-        {
-            process.Input.Close();
-            return ValueTask.CompletedTask;
-        }, drifted ?? (_ => { }), CancellationToken.None);
-        return new OpenAgent(process, channel);
-    }
-
-    /// <summary>A real agent with the monitor's channel open to it.</summary>
-    private sealed record OpenAgent(AgentProcess Process, AgentChannel Channel) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Channel.DisposeAsync();
-            Assert.Equal((int)AgentExit.Closed, await Process.ExitCodeAsync());
-            Process.Dispose();
-        }
     }
 }

@@ -28,7 +28,7 @@ public sealed class DriftWatchTests : IDisposable
         var root = temp.CreateDirectory("mirror");
         Directory.CreateDirectory(Path.Combine(root, "tree/sub"));
         File.WriteAllText(Path.Combine(root, "tree/gone"), "soon deleted");
-        await using var agent = await OpenAsync(root);
+        await using var agent = await OpenAgent.OpenAsync(root, reports.Enqueue);
 
         // Every kind of request the monitor sends, one batch, all of them the agent's own.
         var requests = new FrameWriter()
@@ -63,7 +63,7 @@ public sealed class DriftWatchTests : IDisposable
         var root = temp.CreateDirectory("mirror");
         var source = temp.CreateDirectory("source");
         File.WriteAllText(Path.Combine(source, "by-rsync.txt"), "rsync's");
-        await using var agent = await OpenAsync(root);
+        await using var agent = await OpenAgent.OpenAsync(root, reports.Enqueue);
 
         await ExchangeAsync(agent, new FrameWriter().Begin(FrameKind.RsyncRunning).U8(1).End());
         RunRsync(source, root);
@@ -100,26 +100,5 @@ public sealed class DriftWatchTests : IDisposable
         using var rsync = Process.Start("rsync", ["-rlpt", "--modify-window=-1", source + "/", destination])!;
         rsync.WaitForExit();
         Assert.Equal(0, rsync.ExitCode);
-    }
-
-    private async Task<OpenAgent> OpenAsync(string root)
-    {
-        var process = new AgentProcess();
-        var channel = await AgentChannel.OpenAsync(process.Input, process.Output, root, () =>
-        {
-            process.Input.Close();
-            return ValueTask.CompletedTask;
-        }, reports.Enqueue, CancellationToken.None);
-        return new OpenAgent(process, channel);
-    }
-
-    private sealed record OpenAgent(AgentProcess Process, AgentChannel Channel) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Channel.DisposeAsync();
-            Assert.Equal((int)AgentExit.Closed, await Process.ExitCodeAsync());
-            Process.Dispose();
-        }
     }
 }

@@ -192,6 +192,7 @@ public static partial class Syscall
 {
     private const int SigTerm = 15;
     private const int SigStop = 19;
+    private const int SigCont = 18;
 
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
@@ -200,4 +201,7 @@ public static partial class Syscall
 
     /// <summary>SIGSTOP: the process freezes, answering nothing, until killed (or SIGCONT).</summary>
     public static void Stop(int pid) => Kill(pid, SigStop);
+
+    /// <summary>SIGCONT: a stopped process runs again.</summary>
+    public static void Continue(int pid) => Kill(pid, SigCont);
 }

@@ -25,7 +25,7 @@ param(
 
     [string] $OutputDirectory,
 
-    [ValidateRange(1, 10)]
+    [ValidateRange(1, 13)]
     [int[]] $Scenario = @()
 )
 

@@ -27,6 +27,9 @@ Describe 'build.ps1 Bench in smoke mode' {
         @{ Scenario = '8. Edits at 10 and 20 per second'; Figure = 'CPU per edit at 20/s' }
         @{ Scenario = '9. Drift undone'; Figure = 'remote edit to workspace content back' }
         @{ Scenario = '10. Small edits during a large transfer'; Figure = 'latency' }
+        @{ Scenario = '11. A million files'; Figure = 'overflow: back to InSync' }
+        @{ Scenario = '12. A large file changed in place'; Figure = 'bytes sent to the remote' }
+        @{ Scenario = '13. Many workspaces'; Figure = 'daemon restart to every remote InSync' }
     ) {
         $report | Should -Not -BeNullOrEmpty -Because "the harness should have written a report; it said:`n$log"
         $rows = @($report -split "`n" | Where-Object { $_ -like "| $Scenario | $Figure*" })
@@ -46,7 +49,7 @@ Describe 'build.ps1 Bench in smoke mode' {
 
     It 'checks every goal of the issue' {
         # The bash account's goal needs root, which makes the account.
-        @($report -split "`n" | Where-Object { $_ -match '\| (yes|\*\*no\*\*) \|$' }).Count | Should -Be ($asRoot ? 23 : 22)
+        @($report -split "`n" | Where-Object { $_ -match '\| (yes|\*\*no\*\*) \|$' }).Count | Should -Be ($asRoot ? 35 : 34)
     }
 
     It 'plots the latency distributions as a PNG' {

@@ -22,11 +22,19 @@ internal sealed record BenchSize(
     int FanOutEdits,
     int PwshSessions,
     int RoundTrips,
-    long LargeFile)
+    long LargeFile,
+    int HugeDirectories,
+    int HugeFilesPerDirectory,
+    int FloodFiles,
+    int InPlaceRounds,
+    int Workspaces,
+    int SshWorkspaces)
 {
-    public static BenchSize Full { get; } = new(false, 200, 3, 10_000, 60 << 20, 7, 200, 1 << 20, 5, 10_000, 10, 5, TimeSpan.FromSeconds(60), 8, 100, 5, 200, 2L << 30);
+    public static BenchSize Full { get; } = new(false, 200, 3, 10_000, 60 << 20, 7, 200, 1 << 20, 5, 10_000, 10, 5, TimeSpan.FromSeconds(60), 8, 100, 5, 200, 2L << 30,
+        100_000, 10, 20_000, 3, 50, 10);
 
-    public static BenchSize Tiny { get; } = new(true, 2, 1, 50, 256 << 10, 1, 4, 64 << 10, 1, 20, 5, 1, TimeSpan.FromSeconds(1), 2, 2, 1, 5, 16L << 20);
+    public static BenchSize Tiny { get; } = new(true, 2, 1, 50, 256 << 10, 1, 4, 64 << 10, 1, 20, 5, 1, TimeSpan.FromSeconds(1), 2, 2, 1, 5, 16L << 20,
+        30, 3, 12_000, 1, 3, 1);
 }
 
 /// <summary>
@@ -38,9 +46,10 @@ internal sealed class BenchHost : IAsyncDisposable
     private readonly List<Process> processes = [];
     private int masters;
 
-    private BenchHost(string root, BenchSize size, RemoteAccount account, RemoteAccount? bashAccount, SshServer ssh, DaemonProcess daemon, WsyncClient wsync, IReadOnlyList<string> pwsh, string module)
+    private BenchHost(string root, string diskRoot, BenchSize size, RemoteAccount account, RemoteAccount? bashAccount, SshServer ssh, DaemonProcess daemon, WsyncClient wsync, IReadOnlyList<string> pwsh, string module)
     {
         Root = root;
+        DiskRoot = diskRoot;
         Size = size;
         Account = account;
         BashAccount = bashAccount;
@@ -52,6 +61,12 @@ internal sealed class BenchHost : IAsyncDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>
+    /// Where the big scenarios keep their data: on disk, as users' monorepos are (a million files do not belong
+    /// in RAM). The same as <see cref="Root"/> when that is not a tmpfs.
+    /// </summary>
+    public string DiskRoot { get; }
 
     public BenchSize Size { get; }
 
@@ -85,8 +100,14 @@ internal sealed class BenchHost : IAsyncDisposable
         Directory.CreateDirectory(root);
         InMemory = Native.GetEuid() == 0 &&
             global::Wsync.TestSupport.Processes.Run("mount", ["-t", "tmpfs", "-o", "size=12g,mode=0711", "wsync-bench", root]).ExitCode == 0;
-        // The remote account must be able to reach its directories below the root.
-        File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        var diskRoot = InMemory ? Path.Combine("/var/tmp", Path.GetFileName(root)) : root;
+        Directory.CreateDirectory(diskRoot);
+        // The remote account must be able to reach its directories below the roots.
+        foreach (var top in new[] { root, diskRoot })
+        {
+            File.SetUnixFileMode(top, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        }
+
         RemoteAccount? account = null;
         RemoteAccount? bashAccount = null;
         SshServer? ssh = null;
@@ -98,7 +119,7 @@ internal sealed class BenchHost : IAsyncDisposable
             ssh = SshServer.Start(Path.Combine(root, "sshd"), account.Name);
             daemon = DaemonProcess.Start(Path.Combine(root, "wsync-home"));
             var client = await WsyncClient.ConnectAsync(daemon.SocketPath);
-            return new BenchHost(root, size, account, bashAccount, ssh, daemon, client, pwsh, module);
+            return new BenchHost(root, diskRoot, size, account, bashAccount, ssh, daemon, client, pwsh, module);
         }
         catch
         {
@@ -106,23 +127,23 @@ internal sealed class BenchHost : IAsyncDisposable
             ssh?.Dispose();
             account?.Dispose();
             bashAccount?.Dispose();
-            RemoveRoot(root);
+            RemoveRoot(root, diskRoot);
             throw;
         }
     }
 
-    /// <summary>A fresh directory on the local side (a workspace, a source tree).</summary>
-    public string LocalDirectory(string name)
+    /// <summary>A fresh directory on the local side (a workspace, a source tree); on disk when asked.</summary>
+    public string LocalDirectory(string name, bool onDisk = false)
     {
-        var path = Path.Combine(Root, "local", name);
+        var path = Path.Combine(onDisk ? DiskRoot : Root, "local", name);
         Directory.CreateDirectory(path);
         return path;
     }
 
-    /// <summary>A fresh, empty directory the remote account (or <paramref name="owner"/>) owns (a mirror reached over ssh).</summary>
-    public string RemoteDirectory(string name, RemoteAccount? owner = null)
+    /// <summary>A fresh, empty directory the remote account (or <paramref name="owner"/>) owns (a mirror reached over ssh); on disk when asked.</summary>
+    public string RemoteDirectory(string name, RemoteAccount? owner = null, bool onDisk = false)
     {
-        var parent = Path.Combine(Root, "remote");
+        var parent = Path.Combine(onDisk ? DiskRoot : Root, "remote");
         if (!Directory.Exists(parent))
         {
             Directory.CreateDirectory(parent);
@@ -260,12 +281,20 @@ internal sealed class BenchHost : IAsyncDisposable
         Ssh.Dispose();
         Account.Dispose();
         BashAccount?.Dispose();
-        RemoveRoot(Root);
+        RemoveRoot(Root, DiskRoot);
         await Task.CompletedTask;
     }
 
-    private static void RemoveRoot(string root)
+    /// <summary>Flushes dirty pages to disk, so that one contender's writeback is not charged to the next.</summary>
+    public static void Flush() => global::Wsync.TestSupport.Processes.RunChecked("sync", []);
+
+    private static void RemoveRoot(string root, string diskRoot)
     {
+        if (diskRoot != root)
+        {
+            Directory.Delete(diskRoot, recursive: true);
+        }
+
         if (InMemory)
         {
             global::Wsync.TestSupport.Processes.RunChecked("umount", [root]);

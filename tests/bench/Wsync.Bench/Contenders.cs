@@ -74,18 +74,26 @@ internal sealed class WsyncMirror : IMirror
     /// initial sync and for the transport asked for.
     /// </summary>
     public static async Task<WsyncMirror> StartAsync(BenchHost host, string name, int remotes = 1, string? workspace = null, int? port = null,
-        RemoteTransport transport = RemoteTransport.Agent, RemoteAccount? account = null)
+        RemoteTransport transport = RemoteTransport.Agent, RemoteAccount? account = null, bool onDisk = false)
     {
-        workspace ??= host.LocalDirectory(name);
+        workspace ??= host.LocalDirectory(name, onDisk);
         account ??= host.Account;
         await host.Wsync.Call(host.Wsync.Daemon.AddWorkspaceAsync(new AddWorkspaceRequest { Path = workspace, Name = name }, CancellationToken.None));
-        var directories = Enumerable.Range(1, remotes).Select(i => host.RemoteDirectory($"{name}-r{i}", account)).ToList();
+        var directories = Enumerable.Range(1, remotes).Select(i => host.RemoteDirectory($"{name}-r{i}", account, onDisk)).ToList();
         var mirror = new WsyncMirror(host, name, workspace, directories, transport, account);
         foreach (var remote in mirror.Remotes)
         {
             await mirror.ConnectAsync(remote, port);
         }
 
+        await mirror.WaitForTransportAsync();
+        return mirror;
+    }
+
+    /// <summary>A workspace the scenario added and connected itself (to time the steps): one remote, over the agent.</summary>
+    public static async Task<WsyncMirror> AttachedAsync(BenchHost host, string name, string workspace, string remote)
+    {
+        var mirror = new WsyncMirror(host, name, workspace, [remote], RemoteTransport.Agent, host.Account);
         await mirror.WaitForTransportAsync();
         return mirror;
     }

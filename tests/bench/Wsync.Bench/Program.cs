@@ -39,7 +39,7 @@ var scenarios = new (int Number, Func<BenchHost, Task<ScenarioResult>> Run)[]
 {
     (1, SingleEdit.RunAsync), (2, Burst.RunAsync), (3, Rename.RunAsync), (4, LargeTree.RunAsync),
     (5, Idle.RunAsync), (6, FanOut.RunAsync), (7, ControlPlane.RunAsync), (8, EditRates.RunAsync),
-    (9, Drift.RunAsync), (10, HeadOfLine.RunAsync),
+    (9, Drift.RunAsync), (10, HeadOfLine.RunAsync), (11, HugeTree.RunAsync), (12, InPlace.RunAsync), (13, ManyWorkspaces.RunAsync),
 };
 var size = smoke ? BenchSize.Tiny : BenchSize.Full;
 var clock = Stopwatch.StartNew();

@@ -25,11 +25,27 @@ internal static class ControlPlane
     public static async Task<ScenarioResult> RunAsync(BenchHost host)
     {
         await using var workspace = await WsyncMirror.StartAsync(host, "control-wsync");
+        var (imports, trips) = await MeasureAsync(host, host.Daemon.Home, host.Size.PwshSessions);
+        var figures = new List<Figure>
+        {
+            new(Name, "Get-WsyncWorkspace round trip (warm)", "ms", new Dictionary<string, Measurements> { [Contender.Wsync] = new(trips) }, null),
+            new(Name, "Import-Module wsync (fresh pwsh)", "ms", new Dictionary<string, Measurements> { [Contender.Wsync] = new(imports) }, null),
+        };
+        var notes = new List<string> { $"{host.Size.PwshSessions} fresh pwsh sessions, {host.Size.RoundTrips} round trips each after one warm-up call." };
+        return new ScenarioResult(Name, figures, [new Goal(Name, "round trip ≤ 5 ms median", new Measurements(trips).Median, 5, "ms")], notes);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sessions"/> fresh pwsh sessions against the daemon of <paramref name="home"/>: the time
+    /// Import-Module took in each, and every warm Get-WsyncWorkspace round trip.
+    /// </summary>
+    public static async Task<(List<double> Imports, List<double> Trips)> MeasureAsync(BenchHost host, string home, int sessions)
+    {
         var script = Path.Combine(host.Root, "local", "control-plane.ps1");
         await File.WriteAllTextAsync(script, Script);
         var imports = new List<double>();
         var trips = new List<double>();
-        for (var session = 0; session < host.Size.PwshSessions; session++)
+        for (var session = 0; session < sessions; session++)
         {
             var start = new ProcessStartInfo(host.Pwsh[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var argument in host.Pwsh.Skip(1).Concat(["-NoProfile", "-NonInteractive", "-File", script, "-Module", host.Module, "-Count", host.Size.RoundTrips.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
@@ -38,7 +54,7 @@ internal static class ControlPlane
             }
 
             // The module finds the bench's daemon through its home, never the user's own.
-            start.Environment["WSYNC_HOME"] = host.Daemon.Home;
+            start.Environment["WSYNC_HOME"] = home;
             using var process = Process.Start(start)!;
             var error = process.StandardError.ReadToEndAsync();
             var output = await process.StandardOutput.ReadToEndAsync();
@@ -53,12 +69,6 @@ internal static class ControlPlane
             trips.AddRange(json.RootElement.GetProperty("RoundTrips").EnumerateArray().Select(t => t.GetDouble()));
         }
 
-        var figures = new List<Figure>
-        {
-            new(Name, "Get-WsyncWorkspace round trip (warm)", "ms", new Dictionary<string, Measurements> { [Contender.Wsync] = new(trips) }, null),
-            new(Name, "Import-Module wsync (fresh pwsh)", "ms", new Dictionary<string, Measurements> { [Contender.Wsync] = new(imports) }, null),
-        };
-        var notes = new List<string> { $"{host.Size.PwshSessions} fresh pwsh sessions, {host.Size.RoundTrips} round trips each after one warm-up call." };
-        return new ScenarioResult(Name, figures, [new Goal(Name, "round trip ≤ 5 ms median", new Measurements(trips).Median, 5, "ms")], notes);
+        return (imports, trips);
     }
 }

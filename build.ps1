@@ -22,6 +22,8 @@
       Bench    Build, then the benchmarks (tests/bench); not part of Test.
       Churn    Build, then the seeded random-churn test over many seeds (-ChurnSeeds, -ChurnOperations a
                round; Test runs seeds 1-20): long, so not part of Test.
+      Acceptance  Build, then the large-tree acceptance test at size (-AcceptanceFiles, 100,000: a tree
+               over ssh, churned, its inotify queue overflowing midway, ends exact); Test runs it at 3,000.
       Clean    Remove out/ and every bin/ and obj/.
 
     System packages come from one list, .ci/prerequisites, which .ci/run reads too.
@@ -50,7 +52,11 @@ param(
 
     # The Churn task's operations per round.
     [ValidateRange(1, 100000)]
-    [int] $ChurnOperations = 150
+    [int] $ChurnOperations = 150,
+
+    # The Acceptance task's tree size, in files.
+    [ValidateRange(100, 10000000)]
+    [int] $AcceptanceFiles = 100000
 )
 
 # Run as a plain script: fetch the build tools with the restore (the test project downloads Invoke-Build and
@@ -471,6 +477,18 @@ task Churn TestPrerequisites, Build, {
     }
     finally {
         Remove-Item Env:WSYNC_CHURN_SEEDS, Env:WSYNC_CHURN_OPERATIONS -ErrorAction Ignore
+    }
+}
+
+# Synopsis: issue 18's acceptance at size: a 100,000-file tree over ssh with an overflow in the middle of churn ends exact.
+task Acceptance TestPrerequisites, Build, {
+    Write-Step "Acceptance: $AcceptanceFiles files with an inotify overflow in the middle"
+    $env:WSYNC_ACCEPTANCE_FILES = $AcceptanceFiles
+    try {
+        exec { dotnet test (Join-Path $Root 'tests/Wsync.Tests') -c $Configuration --nologo --filter 'FullyQualifiedName~LargeTreeTests' --logger 'console;verbosity=normal' }
+    }
+    finally {
+        Remove-Item Env:WSYNC_ACCEPTANCE_FILES -ErrorAction Ignore
     }
 }
 

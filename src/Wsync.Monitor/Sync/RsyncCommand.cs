@@ -15,14 +15,14 @@ internal sealed class RsyncCommand(string root, string destination, IReadOnlyLis
     public const int IoTimeoutSeconds = 60;
 
     /// <summary>
-    /// The options every transfer shares: recurse, links as links, permissions, times, holes; mirror deletions.
-    /// Not -H: rsync links only names one run sees together, so incremental batches would link some names and
-    /// copy others; every name is its own file on a remote instead (see TreeWatcher.NoteInPlaceChange).
+    /// The options every transfer shares: recurse, links as links, permissions, times; mirror deletions. Holes
+    /// (<see cref="Sparse"/>) are asked for where a file may have them. Not -H: rsync links only names one run
+    /// sees together, so incremental batches would link some names and copy others; every name is its own file
+    /// on a remote instead (see TreeWatcher.NoteInPlaceChange).
     /// </summary>
     public static IReadOnlyList<string> Common { get; } =
     [
         "-rlpt",
-        "-S", // --sparse: holes stay holes (a 64 MB sparse file does not take 64 MB on the remote)
         "--delete",
         "--force",
         "-s", // --secluded-args (--protect-args before 3.2.4): file names never meet the remote shell
@@ -31,22 +31,32 @@ internal sealed class RsyncCommand(string root, string destination, IReadOnlyLis
         "--stats",
     ];
 
+    /// <summary>
+    /// --sparse: holes stay holes (a 64 MB sparse file does not take 64 MB on the remote). It costs where there are
+    /// none: the receiver looks for zeros in every block it writes, and 1 MB changed in a 2 GB file took 1.2 s
+    /// longer with it (rsync 3.5.0, this repository's 2-core machine). So a list of files has it only when one
+    /// of them has holes; trees and full reconciles, whose files are not looked at first, always.
+    /// </summary>
+    public const string Sparse = "-S";
+
     private string Source => root.TrimEnd('/') + "/";
 
     /// <summary>
     /// A full reconcile. Incremental recursion (rsync's default) overlaps scanning and sending; the progress
     /// total grows as the scan goes ("ir-chk") instead of being known up front, the price of starting at once.
     /// </summary>
-    public List<string> Full() => [.. Common, "--info=progress2", .. Filter(), .. transport, "--", Source, destination];
+    public List<string> Full() => [.. Common, Sparse, "--info=progress2", .. Filter(), .. transport, "--", Source, destination];
 
     /// <summary>
     /// A batch listed on stdin (--files-from, NUL-separated), a vanished path deleted. Files alone are compared
     /// by content (--ignore-times: a rewrite with the same size and time passes the quick check) and a listed
     /// directory stands for its own attributes (--dirs, no recursion); with trees, listed directories recurse.
     /// </summary>
-    public List<string> Listed(bool filesOnly) =>
+    /// <param name="filesOnly">Whether the list names no tree.</param>
+    /// <param name="sparse">Whether a listed file may have holes (always true with trees).</param>
+    public List<string> Listed(bool filesOnly, bool sparse) =>
     [
-        .. Common, "--files-from=-", "--from0", "--delete-missing-args",
+        .. Common, .. sparse || !filesOnly ? [Sparse] : Array.Empty<string>(), "--files-from=-", "--from0", "--delete-missing-args",
         .. filesOnly ? ["--ignore-times", "--no-recursive", "--dirs"] : Array.Empty<string>(),
         .. Filter(), .. transport, "--", Source, destination,
     ];
@@ -57,7 +67,7 @@ internal sealed class RsyncCommand(string root, string destination, IReadOnlyLis
     /// --files-from transfer of a 10,000-file tree took 17% longer (rsync 3.5.0, local tmpfs, eight runs each).
     /// </summary>
     public List<string> Operands(IEnumerable<string> paths) =>
-        [.. Common, "--relative", "--delete-missing-args", .. Filter(), .. transport, "--", .. paths.Select(p => Source + "./" + p), destination];
+        [.. Common, Sparse, "--relative", "--delete-missing-args", .. Filter(), .. transport, "--", .. paths.Select(p => Source + "./" + p), destination];
 
     /// <summary>The flag self-test: an empty source's list naming one path into a scratch directory, which must delete it there.</summary>
     public List<string> SelfTest(string emptySource, string scratch) =>

@@ -86,7 +86,7 @@ internal sealed class RsyncTransport : ITransport
         Disarm();
         try
         {
-            armed = RsyncProcess.Start(command.Listed(filesOnly: true), takesInput: true, progressLine: null);
+            armed = RsyncProcess.Start(command.Listed(filesOnly: true, sparse: false), takesInput: true, progressLine: null);
         }
         catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -128,7 +128,7 @@ internal sealed class RsyncTransport : ITransport
         else
         {
             list = ListOf(entries);
-            var arguments = command.Listed(filesOnly);
+            var arguments = command.Listed(filesOnly, sparse: filesOnly && entries.Any(e => Posix.Status(root.TrimEnd('/') + "/" + e.Path).IsSparse));
             if (filesOnly && armed is { HasExited: false } ready && ready.Arguments.SequenceEqual(arguments))
             {
                 run = ready;

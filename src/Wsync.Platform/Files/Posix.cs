@@ -14,12 +14,19 @@ public enum FileKind
     Other,
 }
 
-/// <summary>What lstat says of a path: the fields wsync decides on. The modification time is seconds and nanoseconds since the epoch.</summary>
-public readonly record struct FileStatus(FileKind Kind, uint Mode, long Size, ulong Inode, uint Links, uint Owner, ulong Device, long ModifiedSeconds, uint ModifiedNanoseconds)
+/// <summary>
+/// What lstat says of a path: the fields wsync decides on. The modification time is seconds and nanoseconds since
+/// the epoch; <paramref name="Blocks"/> counts the 512-byte blocks the file takes on disk.
+/// </summary>
+public readonly record struct FileStatus(FileKind Kind, uint Mode, long Size, ulong Inode, uint Links, uint Owner, ulong Device, long ModifiedSeconds, uint ModifiedNanoseconds,
+    long Blocks = 0)
 {
     public static readonly FileStatus Missing = new(FileKind.Missing, 0, 0, 0, 0, uint.MaxValue, 0, 0, 0);
 
     public bool Exists => Kind != FileKind.Missing;
+
+    /// <summary>A regular file with holes: it takes less on disk than its size says.</summary>
+    public bool IsSparse => Kind == FileKind.File && Blocks * 512 < Size;
 }
 
 /// <summary>
@@ -89,11 +96,11 @@ public static unsafe partial class Posix
             0xA000 => FileKind.SymbolicLink,
             _ => FileKind.Other,
         };
-        // struct statx: nlink at 16, uid at 20, mode at 28, ino at 32, size at 40, mtime (i64 seconds, u32
-        // nanoseconds) at 112 and 120, dev_major and dev_minor at 136 and 140.
+        // struct statx: nlink at 16, uid at 20, mode at 28, ino at 32, size at 40, blocks at 48, mtime (i64
+        // seconds, u32 nanoseconds) at 112 and 120, dev_major and dev_minor at 136 and 140.
         var device = ((ulong)*(uint*)(buffer + 136) << 32) | *(uint*)(buffer + 140);
         return new FileStatus(kind, mode & 0xFFFu, *(long*)(buffer + 40), *(ulong*)(buffer + 32), *(uint*)(buffer + 16), *(uint*)(buffer + 20), device,
-            *(long*)(buffer + 112), *(uint*)(buffer + 120));
+            *(long*)(buffer + 112), *(uint*)(buffer + 120), *(long*)(buffer + 48));
     }
 
     /// <summary>

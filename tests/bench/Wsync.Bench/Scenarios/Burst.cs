@@ -80,7 +80,7 @@ internal static class Burst
         return Stopwatch.GetElapsedTime(start, landed).TotalMilliseconds;
     }
 
-    private static double Extract(string tarball, string target)
+    public static double Extract(string tarball, string target)
     {
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(target);
@@ -93,7 +93,7 @@ internal static class Burst
     }
 
     /// <summary>A tarball of <paramref name="files"/> files (100 per directory) totalling about <paramref name="bytes"/> bytes, sizes spread 0–2× the mean.</summary>
-    private static string Tarball(BenchHost host, int files, int bytes)
+    public static string Tarball(BenchHost host, int files, int bytes)
     {
         var source = host.LocalDirectory("burst-source");
         var random = new Random(42);

@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace Wsync.Bench.Scenarios;
 
 /// <summary>
-/// 10. Head-of-line blocking: small edits (10 per second) while a large file (2 GB) goes to the remote, against
-/// the same edits with nothing else in flight, for wsync over its agent and with -Transport Rsync. The large file
-/// is sparse here, but every byte of it crosses ssh.
+/// 10. Head-of-line blocking: small edits (10 per second) while a large file (2 GB) goes to the remote, and while
+/// a burst of 10,000 small files (scenario 2's tarball, extracted) does, against the same edits with nothing else
+/// in flight, for wsync over its agent and with -Transport Rsync. The large file is sparse here, but every byte
+/// of it crosses ssh.
 /// </summary>
 internal static class HeadOfLine
 {
@@ -18,6 +19,7 @@ internal static class HeadOfLine
     public static async Task<ScenarioResult> RunAsync(BenchHost host)
     {
         using var probe = new LandingProbe();
+        var tarball = Burst.Tarball(host, host.Size.BurstFiles, host.Size.BurstBytes);
         var figures = new Dictionary<string, Measurements>();
         var goals = new List<Goal>();
         var notes = new List<string>();
@@ -61,8 +63,41 @@ internal static class HeadOfLine
             goals.Add(new(Name, $"{name}: p95 during the transfer ≤ 2× p95 with nothing in flight", during.P95 / before.P95, 2, "×"));
             goals.Add(new(Name, $"{name}: no edit waits more than 1 s during the transfer", during.Values[^1], 1000, "ms"));
             File.Delete(large);
+
+            var burst = await DuringBurstsAsync(host, mirror, probe, tarball, idle.Count + busy.Count);
+            figures[$"{name}, during a {host.Size.BurstFiles:N0}-file burst"] = burst;
+            goals.Add(new(Name, $"{name}: p95 during a burst ≤ 2× p95 with nothing in flight", burst.P95 / before.P95, 2, "×"));
+            goals.Add(new(Name, $"{name}: no edit waits more than 1 s during a burst", burst.Values[^1], 1000, "ms"));
         }
 
+        notes.Add($"The bursts: {BurstRounds} rounds, each the {host.Size.BurstFiles:N0}-file tarball extracted into a new directory of the workspace, edits going on until the remote holds all of it.");
         return new ScenarioResult(Name, [new Figure(Name, "latency", "ms", figures, null)], goals, notes);
+    }
+
+    private const int BurstRounds = 3;
+
+    /// <summary>Edits, <see cref="Gap"/> apart, while the tarball is extracted into the workspace and mirrored, round after round.</summary>
+    private static async Task<Measurements> DuringBurstsAsync(BenchHost host, WsyncMirror mirror, LandingProbe probe, string tarball, int first)
+    {
+        var edits = new List<double>();
+        for (var round = 0; round < BurstRounds; round++)
+        {
+            var target = Path.Combine(mirror.Workspace, $"burst-{round}");
+            using var landing = TreeLanding.Start(Path.Combine(mirror.Remotes[0], $"burst-{round}"));
+            var burst = Task.Run(() =>
+            {
+                Burst.Extract(tarball, target);
+                return landing.WaitMirrored(target, TransferCap);
+            });
+            do
+            {
+                edits.Add(await SingleEdit.EditAsync(mirror, probe, first + edits.Count));
+                await Task.Delay(Gap);
+            }
+            while (!burst.IsCompleted);
+            await burst;
+        }
+
+        return new Measurements(edits);
     }
 }

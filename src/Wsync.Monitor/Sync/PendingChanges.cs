@@ -219,6 +219,35 @@ internal sealed class PendingChanges(int maxPaths = PendingChanges.DefaultMaxPat
     }
 
     /// <summary>
+    /// Takes what lies clear of every waiting tree (neither in one nor above one), leaving the trees and what
+    /// touches them: while a new tree settles (<see cref="SettleDelay"/>), an edit elsewhere need not wait for it.
+    /// Empty while renames or a full reconcile wait: those go whole, in order.
+    /// </summary>
+    public Batch TakeOutsideTrees()
+    {
+        lock (gate)
+        {
+            if (fullReconcile || moves.Count > 0)
+            {
+                return new Batch([], [], false, generation);
+            }
+
+            var trees = entries.Where(e => e.Value == PendingKind.Tree).Select(e => e.Key).ToList();
+            List<(string Path, PendingKind Kind)> clear =
+            [
+                .. entries.Where(e => e.Value == PendingKind.Path && !trees.Any(t => e.Key == t || IsBelow(e.Key, t) || IsBelow(t, e.Key)))
+                    .OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => (e.Key, e.Value)),
+            ];
+            foreach (var (path, _) in clear)
+            {
+                entries.Remove(path);
+            }
+
+            return new Batch(clear, [], false, generation);
+        }
+    }
+
+    /// <summary>
     /// Puts back a batch that failed. Its renames are not replayed (the remote's state is unknown):
     /// both ends of each are checked by rsync instead.
     /// </summary>

@@ -256,21 +256,35 @@ internal sealed class RemoteLoop : IAsyncDisposable
                     await transport.ConnectAsync(token).ConfigureAwait(false);
                 }
 
-                if (Pending.SettleDelay() is var settle && settle > TimeSpan.Zero)
+                Batch batch;
+                LaneSplit? split = null;
+                var settling = Pending.SettleDelay() is var settle && settle > TimeSpan.Zero;
+                if (settling)
                 {
-                    await Task.Delay(settle, time, token).ConfigureAwait(false);
-                    continue;
+                    // A new tree waits for quiet (tar is still filling it); an edit elsewhere need not wait with
+                    // it. Completions hold, as for the lane, until a batch takes all that is pending: the tree came first.
+                    batch = Pending.TakeOutsideTrees();
+                    if (batch.IsEmpty)
+                    {
+                        await Task.Delay(settle, time, token).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    heldAt ??= generations.Completed;
+                }
+                else
+                {
+                    batch = Pending.Take();
+                    split = await SplitAsync(batch, token).ConfigureAwait(false);
+                    if (split is { Now.IsEmpty: true })
+                    {
+                        await StartLaneOrWaitAsync(split, token).ConfigureAwait(false);
+                        continue;
+                    }
                 }
 
-                var batch = Pending.Take();
-                var split = await SplitAsync(batch, token).ConfigureAwait(false);
-                if (split is { Now.IsEmpty: true })
-                {
-                    await StartLaneOrWaitAsync(split, token).ConfigureAwait(false);
-                    continue;
-                }
-
-                var result = await SendAsync(split?.Now ?? batch, whole: split is null || (split.ForLane.Count == 0 && split.Waiting is null), token).ConfigureAwait(false);
+                var whole = !settling && (split is null || (split.ForLane.Count == 0 && split.Waiting is null));
+                var result = await SendAsync(split?.Now ?? batch, whole, token).ConfigureAwait(false);
                 if (split is { ForLane.Count: > 0 })
                 {
                     if (result?.Outcome == SendOutcome.Success)

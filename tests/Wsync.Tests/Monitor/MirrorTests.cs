@@ -351,6 +351,53 @@ public abstract class MirrorTests(SshFixture ssh, RemoteTransport transport) : I
     }
 
     [Fact]
+    public async Task A_small_edit_lands_while_a_new_directory_is_still_being_filled()
+    {
+        // A new tree waits for its writer to pause (as tar fills it); an edit elsewhere goes at once, alone.
+        await using var setup = await MirrorSetup.StartAsync("mt", transport: transport);
+        var workspace = setup.Temp.CreateDirectory("web");
+        await setup.AddWorkspaceAsync(workspace);
+        var remote = setup.Temp.CreateDirectory("over-ssh");
+        await setup.ConnectSshAsync("web", ssh.Server, remote, "ssh");
+
+        // Past start-up: rsync's flag self-test runs in the loop once the initial sync is done, before the
+        // next batch (the second edit waits for it); after that a batch waits for nothing but its own transfer.
+        foreach (var warm in new[] { "first", "second" })
+        {
+            File.WriteAllText(Path.Combine(workspace, "warm-up.txt"), warm);
+            await setup.WaitAsync("web");
+        }
+
+        var tree = Path.Combine(workspace, "extracted");
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            // Made and filled without a pause as long as the 10 ms a new tree waits for, for up to a minute.
+            Directory.CreateDirectory(tree);
+            for (var i = 0; !stop.IsCancellationRequested && i < 60_000; i++)
+            {
+                File.WriteAllText(Path.Combine(tree, $"f{i}"), $"{i}");
+                Thread.Sleep(1);
+            }
+        });
+        await Poll.UntilAsync(() => Task.FromResult(Directory.Exists(tree) && Directory.GetFiles(tree).Length >= 10), MirrorSetup.Deadline, "the writer to be filling the directory");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        File.WriteAllText(Path.Combine(workspace, "notes.txt"), "small");
+        var remoteNotes = Path.Combine(remote, "notes.txt");
+        await Poll.UntilAsync(() => Task.FromResult(File.Exists(remoteNotes) && File.ReadAllText(remoteNotes) == "small"), MirrorSetup.Deadline, "the small edit to land");
+        var waited = clock.Elapsed;
+        await stop.CancelAsync();
+        await writer;
+
+        // Held with the tree, the edit would go when the tree does: once the writer pauses, or at the cap.
+        Assert.True(waited < Wsync.Monitor.Sync.PendingChanges.TreeSettleCap / 2, $"the small edit waited {waited.TotalMilliseconds:0} ms, as long as the directory being filled");
+
+        await setup.WaitAsync("web");
+        MirrorSetup.AssertMirrored(workspace, remote);
+    }
+
+    [Fact]
     public async Task Attaching_an_ssh_remote_logs_in_once_the_probe_and_the_mirroring_share_one_connection()
     {
         await using var setup = await MirrorSetup.StartAsync("m1", transport: transport);

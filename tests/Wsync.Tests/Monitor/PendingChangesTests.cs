@@ -107,4 +107,25 @@ public sealed class PendingChangesTests
         pending.Add([Change.OfPath("b.txt")]);
         Assert.Equal(TimeSpan.Zero, pending.SettleDelay());
     }
+
+    [Fact]
+    public void While_a_new_tree_settles_what_lies_clear_of_it_is_taken_alone()
+    {
+        var pending = new PendingChanges();
+        pending.Add([Change.OfTree("unpacked"), Change.OfPath("unpacked/a"), Change.OfPath(""), Change.OfPath("notes.txt"), Change.OfPath("src/main.c"),
+            Change.OfPath("deep"), Change.OfTree("deep/er")]);
+
+        // Clear of every tree: neither in one ("unpacked/a") nor above one (the root, "deep").
+        var early = pending.TakeOutsideTrees();
+        Assert.Equal(["notes.txt", "src/main.c"], early.Entries.Select(e => e.Path));
+        Assert.Equal(new Dictionary<string, PendingKind> { [""] = PendingKind.Path, ["deep"] = PendingKind.Path, ["deep/er"] = PendingKind.Tree, ["unpacked"] = PendingKind.Tree },
+            Entries(pending.Take()));
+
+        // A rename waiting goes whole, in order: nothing is taken apart from it.
+        pending.Add([Change.OfTree("unpacked"), Change.OfPath("notes.txt"), Change.OfMove("x", "y", isDirectory: false)]);
+        Assert.True(pending.TakeOutsideTrees().IsEmpty);
+        var whole = pending.Take();
+        Assert.Single(whole.Moves);
+        Assert.Contains(("notes.txt", PendingKind.Path), whole.Entries);
+    }
 }

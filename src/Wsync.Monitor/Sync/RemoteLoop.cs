@@ -640,12 +640,13 @@ internal sealed class RemoteLoop : IAsyncDisposable
 
     private void OnProgress(SyncProgress parsed)
     {
+        SyncProgress current;
         lock (gate)
         {
-            progress = parsed;
+            progress = current = Rsync.Continue(progress, parsed);
         }
 
-        generations.Progress(parsed);
+        generations.Progress(current);
         changed();
     }
 

@@ -141,6 +141,14 @@ internal static class Rsync
     }
 
     /// <summary>
+    /// The progress to show after <paramref name="previous"/>: <paramref name="next"/>, keeping the last file counts
+    /// when its line had none (rsync adds "(xfr#…, to-chk=…)" only as a file is done; the lines between, while a
+    /// file is sent or the scan goes on, carry bytes alone — through a reconcile with little to send, nearly all).
+    /// </summary>
+    public static SyncProgress Continue(SyncProgress? previous, SyncProgress next) =>
+        next.FilesTotal == 0 && previous is { FilesTotal: > 0 } ? next with { FilesDone = previous.FilesDone, FilesTotal = previous.FilesTotal } : next;
+
+    /// <summary>
     /// Reads an --info=progress2 line: "1,234,567  45%  12.34MB/s  0:00:01 (xfr#12, to-chk=100/200)".
     /// </summary>
     public static SyncProgress? ParseProgress(string line, string remote)

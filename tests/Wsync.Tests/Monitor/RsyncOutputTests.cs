@@ -87,4 +87,18 @@ public sealed class RsyncOutputTests : IDisposable
         Assert.Equal(0, process.ExitCode);
         return output.ToArray();
     }
+
+    [Fact]
+    public void A_progress_line_without_file_counts_keeps_the_last_counts()
+    {
+        var counted = Rsync.ParseProgress("            122   0%    0.00kB/s    0:00:00 (xfr#1, ir-chk=1000/1294)", "r");
+        var bytesOnly = Rsync.ParseProgress("        680,192   0%   11.23MB/s    0:00:00  ", "r");
+        Assert.NotNull(counted);
+        Assert.NotNull(bytesOnly);
+        Assert.Equal(0, bytesOnly.FilesTotal);
+
+        var shown = Rsync.Continue(counted, bytesOnly);
+        Assert.Equal((680_192L, 294L, 1294L), (shown.BytesDone, shown.FilesDone, shown.FilesTotal));
+        Assert.Same(counted, Rsync.Continue(null, counted));
+    }
 }

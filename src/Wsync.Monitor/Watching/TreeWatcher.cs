@@ -214,16 +214,8 @@ internal sealed class TreeWatcher : IDisposable
 
                 if ((outcome & Outcome.Rescan) != 0)
                 {
-                    // The reconcile starts at once, beside the walk: the watches kept through the overflow are
-                    // sound, and a directory the walk finds unwatched (made while events were lost) goes again
-                    // whole once watched, so what changed in it after the reconcile read it is not lost.
+                    WatchTree("");
                     sink.OnRescanNeeded("the kernel's event queue overflowed; reconciling everything");
-                    var unwatched = new List<Change>();
-                    WatchTree("", unwatched);
-                    if (unwatched.Count > 0)
-                    {
-                        sink.OnChanges(unwatched);
-                    }
                 }
                 else if (linkedFileChanged)
                 {
@@ -439,11 +431,8 @@ internal sealed class TreeWatcher : IDisposable
     /// <summary>The -Exclude patterns this watcher was built with, for rebuilding the filter.</summary>
     public IReadOnlyList<string> ExcludePatterns { get; init; } = [];
 
-    /// <summary>
-    /// Adds watches for <paramref name="relative"/> and every directory below it that is not excluded; each
-    /// directory that had no watch yet goes into <paramref name="unwatched"/> as a tree, when one is given.
-    /// </summary>
-    private void WatchTree(string relative, List<Change>? unwatched = null)
+    /// <summary>Adds watches for <paramref name="relative"/> and every directory below it that is not excluded.</summary>
+    private void WatchTree(string relative)
     {
         var pending = new Stack<string>([relative]);
         while (pending.Count > 0 && !stopping)
@@ -461,11 +450,6 @@ internal sealed class TreeWatcher : IDisposable
                 }
 
                 continue; // vanished, or not a directory any more, or unreadable: its parent's events cover it
-            }
-
-            if (unwatched is not null && !watches.TryGetDirectory(wd, out _))
-            {
-                unwatched.Add(Change.OfTree(directory));
             }
 
             watches.Set(wd, directory);

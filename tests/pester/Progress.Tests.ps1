@@ -25,8 +25,11 @@ BeforeAll {
 
     function Start-InPipeline([string] $Command, [hashtable] $Parameters) {
         <# Starts a wsync cmdlet with -Verbose in a pipeline of its own; returns the pipeline and its handle. #>
-        $ps = [powershell]::Create()
-        $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Get-WsyncModulePath)).AddStatement()
+        # The module comes with the runspace, not as a first statement: Stop() and Dispose() during a batch of
+        # statements let PowerShell run the next one on a closed runspace, an unhandled exception that ends pwsh.
+        $state = [initialsessionstate]::CreateDefault2()
+        $state.ImportPSModule([string[]] @(Get-WsyncModulePath))
+        $ps = [powershell]::Create($state)
         $null = $ps.AddCommand($Command).AddParameters($Parameters).AddParameter('Verbose')
         [pscustomobject]@{ PowerShell = $ps; Handle = $ps.BeginInvoke() }
     }

@@ -3,7 +3,7 @@ namespace Wsync.Daemon;
 /// <summary>
 /// The one lock in front of the daemon's state. It records who holds it and since when, so the
 /// watchdog can tell a deadlock (held past a deadline) from work, and it marks the state poisoned
-/// when an operation throws while holding it. Either rings the <see cref="Alarm"/>: the watchdog waits
+/// when an operation throws while holding it. Either rings the alarm (<see cref="AlarmAsync"/>): the watchdog waits
 /// for it instead of looking every few seconds, so an idle daemon does not wake at all.
 /// </summary>
 internal sealed class StateLock

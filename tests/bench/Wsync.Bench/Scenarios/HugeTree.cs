@@ -73,7 +73,7 @@ internal static class HugeTree
         var watched = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         await adding;
         var monitor = status.MonitorProcessId ?? throw new InvalidOperationException("no monitor pid");
-        var watchMegabytes = CurrentMegabytes(monitor);
+        var watchMegabytes = LargeTree.CurrentMegabytes(monitor);
 
         // Connect-WsyncRemote -Wait, with Get-WsyncRemote's progress looked at meanwhile; at full size a second
         // round (a second, empty remote, wsync first this time, then one-shot rsync to a fresh directory).
@@ -132,7 +132,7 @@ internal static class HugeTree
 
         var monitorPeak = LargeTree.PeakMegabytes(monitor);
         var daemonPeak = LargeTree.PeakMegabytes(host.Daemon.ProcessId);
-        var baseMegabytes = CurrentMegabytes(smallMonitor);
+        var baseMegabytes = LargeTree.CurrentMegabytes(smallMonitor);
         var perDirectory = (watchMegabytes - baseMegabytes) * 1024 * 1024 / directories;
         var (smallEdits, hugeEdits) = (new Measurements(edits["small workspace"]), new Measurements(edits["a million files"]));
         var daemonAnswers = new Measurements(answers);
@@ -173,14 +173,14 @@ internal static class HugeTree
     private static async Task<double> PendingBytesAsync(BenchHost host, WsyncMirror mirror, int monitor, int count)
     {
         await host.Wsync.Call(host.Wsync.Daemon.SuspendWorkspaceAsync(mirror.Name, CancellationToken.None));
-        var before = CurrentMegabytes(monitor);
+        var before = LargeTree.CurrentMegabytes(monitor);
         for (var i = 0; i < count; i++)
         {
             await File.WriteAllBytesAsync(Path.Combine(mirror.Workspace, $"pending{i:D6}.txt"), [(byte)i]);
         }
 
         await Poll.UntilAsync(async () => (await mirror.StatusAsync()).PendingChanges >= count, Cap, $"{count} pending changes");
-        var grown = CurrentMegabytes(monitor) - before;
+        var grown = LargeTree.CurrentMegabytes(monitor) - before;
         await host.Wsync.Call(host.Wsync.Daemon.ResumeWorkspaceAsync(mirror.Name, false, CancellationToken.None));
         return grown * 1024 * 1024 / count;
     }
@@ -209,13 +209,6 @@ internal static class HugeTree
         }
 
         return (remote, progress, attach);
-    }
-
-    /// <summary>VmRSS (resident set now) of a process, in MB.</summary>
-    public static double CurrentMegabytes(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
     }
 
     /// <summary>Polls the huge remote while the connect call runs; says what progress it saw.</summary>

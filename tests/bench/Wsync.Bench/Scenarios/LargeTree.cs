@@ -80,9 +80,14 @@ internal static class LargeTree
     }
 
     /// <summary>VmHWM (peak resident set) of a process, in MB.</summary>
-    public static double PeakMegabytes(int pid)
+    public static double PeakMegabytes(int pid) => StatusMegabytes(pid, "VmHWM:");
+
+    /// <summary>VmRSS (resident set now) of a process, in MB.</summary>
+    public static double CurrentMegabytes(int pid) => StatusMegabytes(pid, "VmRSS:");
+
+    private static double StatusMegabytes(int pid, string field)
     {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         var kilobytes = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
         return kilobytes / 1024.0;
     }

@@ -57,7 +57,7 @@ internal static class ManyWorkspaces
 
             var attachedIn = setUp.Elapsed;
             await Task.Delay(Settle);
-            var rss = HugeTree.CurrentMegabytes(daemon.ProcessId);
+            var rss = LargeTree.CurrentMegabytes(daemon.ProcessId);
             var cpuBefore = Idle.CpuSeconds(daemon.ProcessId);
             await Task.Delay(size.Idle);
             var idleCpu = (Idle.CpuSeconds(daemon.ProcessId) - cpuBefore) * 60 / size.Idle.TotalSeconds;
